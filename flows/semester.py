@@ -1,0 +1,122 @@
+"""The `semester_appraisal` flow: one agency, one period, from landing zone to warehouse."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from kinerja.config import load_settings
+from kinerja.period import Period
+from kinerja.policy import load_policy
+from schemas.sources import VALIDATION_ORDER
+from tasks import steps
+from tasks.extract import period_dir
+from tasks.report import write_summary_report
+from tasks.warehouse import redact_url
+
+RUN_KINDS = ("scheduled", "manual", "backfill")
+
+
+def code_version() -> str:
+    """The package version, and the git commit when running from a checkout."""
+    release = version("kinerja")
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return release
+    return f"{release}+{commit}" if commit else release
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+@flow(name="semester_appraisal", log_prints=True)
+def semester_appraisal(
+    agency_code: str,
+    period_id: str,
+    landing: str | None = None,
+    warehouse_url: str | None = None,
+    reports: str | None = None,
+    policy: str | None = None,
+    kind: str = "manual",
+    agency_name: str | None = None,
+) -> dict[str, Any]:
+    """Extract, validate, score, publish and report one semester of one agency.
+
+    Returns the run's summary: row accounting per dataset, predikat counts, where things are.
+    """
+    if kind not in RUN_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(RUN_KINDS)}")
+    settings = load_settings()
+    period = Period.parse(period_id)
+    landing_root = Path(landing) if landing else settings.landing
+    url = warehouse_url or settings.warehouse_url
+    reports_dir = str(reports or settings.reports)
+    loaded_policy = load_policy(policy or settings.policy)
+    policy_ref = policy or settings.policy
+    name = agency_name or settings.agency_name(agency_code)
+    run_id = uuid.uuid4().hex
+    work_root = str(settings.work / run_id)
+    logger = get_run_logger()
+    logger.info("run %s: %s %s into %s", run_id, agency_code, period.id, redact_url(url))
+
+    steps.prepare_warehouse(url)
+    steps.open_run(
+        url, run_id=run_id, agency_code=agency_code, period_id=period.id,
+        flow_run_id=str(flow_run.id) if flow_run.id else None, kind=kind,
+        policy_name=loaded_policy.name, policy_hash=loaded_policy.hash,
+        code_version=code_version(),
+    )
+    try:
+        folder = str(period_dir(landing_root, agency_code, period))
+        summaries = [steps.validate_source(d, folder, period.id, work_root)
+                     for d in VALIDATION_ORDER[:2]]
+        futures = [steps.validate_source.submit(d, folder, period.id, work_root)
+                   for d in VALIDATION_ORDER[2:]]
+        summaries += [f.result() for f in futures]
+        steps.record_validation(url, run_id, agency_code, period.id, work_root, summaries)
+        steps.enforce_quarantine_limits(work_root, summaries, settings.max_quarantine_share)
+
+        counts = {
+            "rows_read": sum(s["rows_read"] for s in summaries),
+            "rows_accepted": sum(s["rows_accepted"] for s in summaries),
+            "rows_quarantined": sum(s["rows_quarantined"] for s in summaries),
+        }
+        steps.load_earlier_periods(url, agency_code, period.id, work_root)
+        predikat_counts = steps.score(agency_code, period.id, policy_ref, work_root)
+        steps.publish(url, run_id, agency_code, name, period.id, work_root, counts)
+    except BaseException as error:
+        steps.close_failed_run(url, run_id, _one_line(error))
+        logger.error("run %s failed: %s (work folder kept: %s)", run_id, _one_line(error),
+                     work_root)
+        raise
+
+    summary = {
+        "run_id": run_id,
+        "agency_code": agency_code,
+        "agency_name": name,
+        "period_id": period.id,
+        "policy_name": loaded_policy.name,
+        "warehouse": redact_url(url),
+        **counts,
+        "datasets": [{k: s[k] for k in ("dataset", "rows_read", "rows_accepted",
+                                         "rows_quarantined")} for s in summaries],
+        "predikat_counts": predikat_counts,
+    }
+    summary["report"] = write_summary_report(reports_dir, summary)
+    shutil.rmtree(work_root, ignore_errors=True)
+    logger.info("run %s published: read %d, accepted %d, quarantined %d", run_id,
+                counts["rows_read"], counts["rows_accepted"], counts["rows_quarantined"])
+    return summary

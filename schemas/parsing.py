@@ -1,0 +1,116 @@
+"""Vectorised parsers for landed text: NIPs, dates, times, timestamps, decimals and rating labels.
+
+Source columns repeat few distinct values (180 dates and a few thousand times over millions of
+attendance rows), so every parser works on the unique values and maps the result back: the cost
+follows the number of distinct values, not of rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+RATING_LABELS = ("DIATAS_EKSPEKTASI", "SESUAI_EKSPEKTASI", "DIBAWAH_EKSPEKTASI")
+_RATING_BY_SQUEEZED = {label.replace("_", ""): label for label in RATING_LABELS}
+_SQUEEZE_RE = re.compile(r"[\s_\-]+")
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+def map_unique(series: pd.Series, parse: Callable[[pd.Series], object],
+               missing: object = np.nan) -> pd.Series:
+    """Apply `parse` to the distinct non-null values of `series` and spread the result back;
+    null inputs get `missing`."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    parsed = np.asarray(parse(pd.Series(uniques, dtype=object)))
+    # factorize marks nulls with -1, which picks the appended `missing` value.
+    parsed = np.append(parsed, np.asarray([missing], dtype=parsed.dtype))
+    return pd.Series(parsed[codes], index=series.index)
+
+
+def _nip_valid_one(nip: str) -> bool:
+    if len(nip) != 18 or not nip.isdigit() or nip[14] not in "12":
+        return False
+    try:
+        date(int(nip[0:4]), int(nip[4:6]), int(nip[6:8]))
+    except ValueError:
+        return False
+    month = int(nip[12:14])
+    return 1 <= month <= 12 and int(nip[8:12]) >= 1900
+
+
+def nip_is_valid(series: pd.Series) -> pd.Series:
+    """True for an 18-digit NIP with a real birth date, a real appointment month and gender 1/2."""
+    return map_unique(
+        series, lambda u: np.array([_nip_valid_one(str(v)) for v in u], dtype=bool), missing=False
+    )
+
+
+def parse_date(series: pd.Series) -> pd.Series:
+    """ISO `YYYY-MM-DD` to datetime64; anything else NaT."""
+
+    def parse(uniques: pd.Series) -> pd.Series:
+        text = uniques
+        shaped = text.map(lambda v: bool(_DATE_RE.match(str(v))))
+        out = pd.to_datetime(text.where(shaped), format="%Y-%m-%d", errors="coerce")
+        return out.astype("datetime64[ns]")
+
+    return map_unique(series, parse, missing=np.datetime64("NaT", "ns")).astype("datetime64[ns]")
+
+
+def parse_timestamp(series: pd.Series) -> pd.Series:
+    """ISO `YYYY-MM-DD HH:MM[:SS]` to datetime64; anything else NaT."""
+
+    def parse(uniques: pd.Series) -> pd.Series:
+        text = uniques
+        shaped = text.map(lambda v: bool(_TIMESTAMP_RE.match(str(v))))
+        out = pd.to_datetime(text.where(shaped), format="ISO8601", errors="coerce")
+        return out.astype("datetime64[ns]")
+
+    return map_unique(series, parse, missing=np.datetime64("NaT", "ns")).astype("datetime64[ns]")
+
+
+def _time_seconds_one(value: str) -> float:
+    match = _TIME_RE.match(value)
+    if not match:
+        return np.nan
+    hours, minutes, seconds = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    if hours > 23 or minutes > 59 or seconds > 59:
+        return np.nan
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
+def parse_time(series: pd.Series) -> pd.Series:
+    """`HH:MM` or `HH:MM:SS` to float seconds after midnight; anything else NaN."""
+    return map_unique(
+        series, lambda u: np.array([_time_seconds_one(str(v)) for v in u], dtype=float)
+    ).astype(float)
+
+
+def parse_decimal(series: pd.Series) -> pd.Series:
+    """Dot-decimal text to float; text that is no finite number gives NaN."""
+
+    def parse(uniques: pd.Series) -> np.ndarray:
+        out = pd.to_numeric(uniques, errors="coerce").astype(float).to_numpy(copy=True)
+        out[~np.isfinite(out)] = np.nan
+        return out
+
+    return map_unique(series, parse).astype(float)
+
+
+def canonical_rating(series: pd.Series) -> pd.Series:
+    """Rating labels in any case and spacing to their canonical form; unknown text kept as is,
+    so that validation can name it."""
+
+    def parse(uniques: pd.Series) -> np.ndarray:
+        return np.array(
+            [_RATING_BY_SQUEEZED.get(_SQUEEZE_RE.sub("", str(v)).upper(), v) for v in uniques],
+            dtype=object,
+        )
+
+    return map_unique(series, parse, missing=None).astype(series.dtype)

@@ -1,0 +1,194 @@
+"""Thin Prefect tasks around the pure steps.
+
+Prefect keeps every task result in memory until the flow ends, so tasks hand each other paths in
+the run's work folder and small summaries, never frames. Engines are made inside each task from
+the URL (an engine is neither serialisable nor cacheable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
+
+from kinerja.period import Period
+from kinerja.policy import load_policy
+from schemas.sources import DATASETS, ValidationContext
+from tasks import publish as publisher
+from tasks import warehouse
+from tasks.extract import extract_dataset
+from tasks.score import ScoringInputs, score_period
+from tasks.validate import (
+    QUARANTINE_COLUMNS,
+    ValidatedDataset,
+    check_quarantine_share,
+    context_after,
+    validate_dataset,
+)
+
+FACT_TABLES = (
+    "fact_attendance",
+    "fact_skp",
+    "fact_unit_performance",
+    "fact_appraisal",
+    "fact_predikat_distribution",
+    "fact_distribution_check",
+    "fact_followup",
+)
+
+
+class WorkFolder:
+    """Where one run stages its intermediate frames as parquet."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path(self, kind: str, name: str) -> Path:
+        path = self.root / kind / f"{name}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def write(self, kind: str, name: str, frame: pd.DataFrame) -> None:
+        frame.to_parquet(self.path(kind, name), index=False)
+
+    def read(self, kind: str, name: str) -> pd.DataFrame:
+        return pd.read_parquet(self.path(kind, name))
+
+    def has(self, kind: str, name: str) -> bool:
+        return (self.root / kind / f"{name}.parquet").is_file()
+
+
+def _context(work: WorkFolder, period: Period) -> ValidationContext:
+    ctx = ValidationContext(period)
+    for name in ("units", "employees"):
+        if work.has("accepted", name):
+            stub = ValidatedDataset(
+                name, work.read("accepted", name), pd.DataFrame(), pd.DataFrame(),
+                pd.Index(work.read("keys", name)["key"]),
+            )
+            ctx = context_after(ctx, stub)
+    return ctx
+
+
+@task(name="prepare-warehouse", cache_policy=NONE)
+def prepare_warehouse(warehouse_url: str) -> None:
+    warehouse.ensure_schema(warehouse.make_engine(warehouse_url))
+
+
+@task(name="open-run", cache_policy=NONE)
+def open_run(warehouse_url: str, **run: Any) -> None:
+    publisher.start_run(warehouse.make_engine(warehouse_url), **run)
+
+
+@task(name="validate", task_run_name="validate-{dataset}", cache_policy=NONE)
+def validate_source(dataset: str, folder: str, period_id: str, work_root: str) -> dict[str, Any]:
+    """Extract one dataset from the landing zone, validate it, stage accepted and quarantined rows.
+    Returns the row accounting per file."""
+    work = WorkFolder(work_root)
+    period = Period.parse(period_id)
+    raw = extract_dataset(Path(folder), dataset)
+    validated = validate_dataset(raw, _context(work, period))
+    work.write("accepted", dataset, validated.accepted)
+    work.write("quarantine", dataset, validated.quarantine)
+    if dataset in ("units", "employees"):
+        work.write("keys", dataset, pd.DataFrame({"key": validated.keys_in_file.astype(str)}))
+    logger = get_run_logger()
+    for warning in validated.warnings:
+        logger.warning(warning)
+    logger.info("%s: read %d, accepted %d, quarantined %d", dataset, validated.rows_read,
+                len(validated.accepted), validated.rows_quarantined)
+    counts = validated.file_counts.set_index("path")
+    files = [
+        {**asdict(f), "rows_accepted": int(counts.at[f.path, "rows_accepted"]),
+         "rows_quarantined": int(counts.at[f.path, "rows_quarantined"])}
+        for f in raw.files
+    ]
+    return {
+        "dataset": dataset,
+        "rows_read": validated.rows_read,
+        "rows_accepted": len(validated.accepted),
+        "rows_quarantined": validated.rows_quarantined,
+        "files": files,
+    }
+
+
+@task(name="record-validation", cache_policy=NONE)
+def record_validation(warehouse_url: str, run_id: str, agency_code: str, period_id: str,
+                      work_root: str, summaries: list[dict[str, Any]]) -> None:
+    """Lineage and quarantine go on record even when the run then fails on a quarantine limit."""
+    work = WorkFolder(work_root)
+    files = pd.DataFrame([f for s in summaries for f in s["files"]])
+    files = files[["dataset", "path", "sha256", "bytes", "rows_read", "rows_accepted",
+                   "rows_quarantined"]]
+    quarantine = pd.concat(
+        [work.read("quarantine", s["dataset"]) for s in summaries], ignore_index=True
+    ).reindex(columns=QUARANTINE_COLUMNS)
+    quarantine.insert(0, "period_id", period_id)
+    quarantine.insert(0, "agency_code", agency_code)
+    publisher.record_validation(warehouse.make_engine(warehouse_url), run_id, files, quarantine)
+
+
+def enforce_quarantine_limits(work_root: str, summaries: list[dict[str, Any]],
+                              limit: float) -> None:
+    work = WorkFolder(work_root)
+    for summary in summaries:
+        files = pd.DataFrame(summary["files"])
+        stub = ValidatedDataset(summary["dataset"], pd.DataFrame(),
+                                work.read("quarantine", summary["dataset"]),
+                                files[["path", "rows_read", "rows_accepted", "rows_quarantined"]])
+        check_quarantine_share(stub, limit)
+
+
+@task(name="load-earlier-periods", cache_policy=NONE)
+def load_earlier_periods(warehouse_url: str, agency_code: str, period_id: str,
+                         work_root: str) -> None:
+    work = WorkFolder(work_root)
+    prior_absent, prior_predikat = warehouse.load_prior(
+        warehouse.make_engine(warehouse_url), agency_code, Period.parse(period_id))
+    work.write("prior", "absent_days", prior_absent)
+    work.write("prior", "predikat", prior_predikat)
+
+
+@task(name="score", cache_policy=NONE)
+def score(agency_code: str, period_id: str, policy_ref: str, work_root: str) -> dict[str, int]:
+    """The policy of scoring.md over the staged frames; returns the predikat counts."""
+    work = WorkFolder(work_root)
+    inputs = ScoringInputs(
+        agency_code=agency_code,
+        period=Period.parse(period_id),
+        **{name: work.read("accepted", name) for name in DATASETS},
+        prior_absent_days=work.read("prior", "absent_days"),
+        prior_predikat=work.read("prior", "predikat"),
+    )
+    facts = score_period(inputs, load_policy(policy_ref))
+    for table, frame in facts.items():
+        work.write("facts", table, frame)
+    appraisal = facts["fact_appraisal"]
+    counts = appraisal["predikat"].fillna(appraisal["status"]).value_counts()
+    return {str(k): int(v) for k, v in counts.items()}
+
+
+@task(name="publish", cache_policy=NONE)
+def publish(warehouse_url: str, run_id: str, agency_code: str, agency_name: str, period_id: str,
+            work_root: str, counts: dict[str, int]) -> None:
+    work = WorkFolder(work_root)
+    publisher.publish_period(
+        warehouse.make_engine(warehouse_url),
+        run_id=run_id,
+        agency_code=agency_code,
+        agency_name=agency_name,
+        period=Period.parse(period_id),
+        units=work.read("accepted", "units"),
+        employees=work.read("accepted", "employees"),
+        facts={table: work.read("facts", table) for table in FACT_TABLES},
+        counts=counts,
+    )
+
+
+@task(name="close-failed-run", cache_policy=NONE)
+def close_failed_run(warehouse_url: str, run_id: str, message: str) -> None:
+    publisher.fail_run(warehouse.make_engine(warehouse_url), run_id, message)

@@ -1,0 +1,196 @@
+"""Raw text frames -> accepted typed frames and quarantined rows with all their reasons.
+
+Pure: no files, no database. The flow validates in `VALIDATION_ORDER`, handing each dataset the
+keys accepted before it (units -> employees -> the rest), so a row that points at a quarantined
+unit or employee is quarantined too instead of silently dropping out of scoring.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from schemas.parsing import (
+    canonical_rating,
+    parse_date,
+    parse_decimal,
+    parse_time,
+    parse_timestamp,
+)
+from schemas.sources import DATASETS, ValidationContext, source_schema
+from tasks.extract import FILE_COLUMN, LINE_COLUMN, DatasetError, RawDataset
+
+QUARANTINE_COLUMNS = ["dataset", "record_ref", "reasons", "payload"]
+DEFAULT_MAX_QUARANTINE_SHARE = 0.20
+
+_TYPED_PARSERS = {
+    "date": parse_date,
+    "time": parse_time,
+    "timestamp": parse_timestamp,
+    "decimal": parse_decimal,
+}
+
+
+@dataclass
+class ValidatedDataset:
+    name: str
+    accepted: pd.DataFrame
+    quarantine: pd.DataFrame  # QUARANTINE_COLUMNS
+    file_counts: pd.DataFrame  # path, rows_read, rows_accepted, rows_quarantined
+    keys_in_file: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return int(self.file_counts["rows_read"].sum())
+
+    @property
+    def rows_quarantined(self) -> int:
+        return len(self.quarantine)
+
+
+def normalise(raw: RawDataset) -> pd.DataFrame:
+    """Trim every value (empty -> NA), upper-case code values, canonicalise rating labels."""
+    dataset = DATASETS[raw.name]
+    out = pd.DataFrame(index=raw.frame.index)
+    for column in dataset.columns:
+        values = raw.frame[column.name].astype("str").str.strip()
+        values = values.mask(values == "")
+        if column.kind == "code":
+            values = values.str.upper()
+        elif column.kind == "rating":
+            values = canonical_rating(values)
+        out[column.name] = values
+    return out
+
+
+def failure_reasons(failure_cases: pd.DataFrame) -> pd.Series:
+    """pandera failure cases -> one `; `-joined reasons text per failing row index."""
+    cases = failure_cases
+    column_level = cases["schema_context"] == "Column"
+    value = cases["failure_case"].astype(str)
+    reason = np.where(
+        ~column_level,
+        cases["check"].astype(str),
+        np.where(
+            cases["check"] == "not_nullable",
+            cases["column"].astype(str) + ": required value is empty",
+            cases["column"].astype(str) + ": " + cases["check"].astype(str) + " ('" + value + "')",
+        ),
+    )
+    frame = pd.DataFrame({"index": cases["index"].astype("int64"), "reason": reason})
+    # A dataframe-wide check reports each failing row once per column: keep one.
+    frame = frame.drop_duplicates()
+    return frame.groupby("index", sort=True)["reason"].agg("; ".join)
+
+
+def _schema_failure(raw: RawDataset, error: pa.errors.SchemaErrors) -> DatasetError:
+    cases = error.failure_cases
+    whole = cases[cases["index"].isna()]
+    what = "; ".join(
+        f"{c}: {k}" for c, k in whole[["column", "check"]].astype(str).itertuples(index=False)
+    )
+    path = raw.files[0].path if len(raw.files) == 1 else f"{raw.name} ({len(raw.files)} files)"
+    return DatasetError(path, f"dataset unusable: {what}")
+
+
+def to_typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Accepted normalised text -> the typed frame that scoring receives (docs/architecture.md)."""
+    dataset = DATASETS[name]
+    out = pd.DataFrame(index=frame.index)
+    for column in dataset.columns:
+        parser = _TYPED_PARSERS.get(column.kind)
+        out[column.name] = parser(frame[column.name]) if parser else frame[column.name]
+    if name in ("skp", "unit_iku"):
+        out["polarity"] = out["polarity"].fillna("MAX")
+        out["weight"] = out["weight"].fillna(1.0)
+    return out.reset_index(drop=True)
+
+
+def _payloads(raw_rows: pd.DataFrame) -> list[str]:
+    """The raw rows as JSON, as read (untrimmed). Empty fields are left out: an empty field and a
+    column the file does not have both mean "missing" (sources.md), and several attendance files
+    with different columns share one frame."""
+    data = raw_rows.drop(columns=[FILE_COLUMN, LINE_COLUMN])
+    return [
+        json.dumps({k: v for k, v in record.items() if isinstance(v, str)}, ensure_ascii=False)
+        for record in data.to_dict("records")
+    ]
+
+
+def _keys_in_file(name: str, frame: pd.DataFrame) -> pd.Index:
+    column = {"units": "unit_code", "employees": "nip"}.get(name)
+    if column is None:
+        return pd.Index([], dtype=object)
+    return pd.Index(frame[column].dropna().unique())
+
+
+def validate_dataset(raw: RawDataset, ctx: ValidationContext) -> ValidatedDataset:
+    """Validate one dataset lazily; every failing row goes to the quarantine with all reasons."""
+    frame = normalise(raw)
+    keys_in_file = _keys_in_file(raw.name, frame)
+    if raw.name == "units":
+        ctx = replace(ctx, unit_codes_in_file=keys_in_file)
+    elif raw.name == "employees":
+        ctx = replace(ctx, nips_in_file=keys_in_file)
+
+    reasons = pd.Series(dtype=object)
+    try:
+        source_schema(raw.name, ctx).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as error:
+        if error.failure_cases["index"].isna().any():
+            raise _schema_failure(raw, error) from error
+        reasons = failure_reasons(error.failure_cases)
+
+    bad = frame.index.isin(reasons.index)
+    raw_bad = raw.frame.loc[reasons.index]
+    quarantine = pd.DataFrame({
+        "dataset": raw.name,
+        "record_ref": (raw_bad[FILE_COLUMN].astype(str) + ":"
+                       + raw_bad[LINE_COLUMN].astype(str)).to_numpy(),
+        "reasons": reasons.to_numpy(),
+        "payload": _payloads(raw_bad),
+    }, columns=QUARANTINE_COLUMNS)
+
+    accepted = to_typed(raw.name, frame[~bad])
+    counts = pd.DataFrame({"path": raw.frame[FILE_COLUMN], "bad": bad}).groupby(
+        "path", sort=False)["bad"].agg(rows_read="size", rows_quarantined="sum")
+    counts = counts.reindex([f.path for f in raw.files], fill_value=0).reset_index()
+    counts["rows_accepted"] = counts["rows_read"] - counts["rows_quarantined"]
+
+    warnings = []
+    if raw.name == "budget":
+        over = accepted[accepted["realisasi"] > accepted["pagu"]]
+        if len(over):
+            warnings.append(f"budget: {len(over)} activities with realisasi above pagu")
+    return ValidatedDataset(raw.name, accepted, quarantine,
+                            counts[["path", "rows_read", "rows_accepted", "rows_quarantined"]],
+                            keys_in_file, warnings)
+
+
+def context_after(ctx: ValidationContext, validated: ValidatedDataset) -> ValidationContext:
+    """The context for the datasets after this one: its accepted keys become references."""
+    if validated.name == "units":
+        return replace(ctx, unit_codes_in_file=validated.keys_in_file,
+                       accepted_unit_codes=pd.Index(validated.accepted["unit_code"].unique()))
+    if validated.name == "employees":
+        return replace(ctx, nips_in_file=validated.keys_in_file,
+                       accepted_nips=pd.Index(validated.accepted["nip"].unique()))
+    return ctx
+
+
+def check_quarantine_share(validated: ValidatedDataset,
+                           limit: float = DEFAULT_MAX_QUARANTINE_SHARE) -> None:
+    """A dataset with more than `limit` of its rows quarantined is unusable."""
+    read = validated.rows_read
+    if read and validated.rows_quarantined / read > limit:
+        worst = validated.file_counts.sort_values("rows_quarantined").iloc[-1]["path"]
+        raise DatasetError(
+            worst if len(validated.file_counts) == 1 else f"{validated.name} (worst: {worst})",
+            f"{validated.rows_quarantined} of {read} rows quarantined "
+            f"({validated.rows_quarantined / read:.1%}), above the limit of {limit:.0%}",
+        )
