@@ -18,10 +18,9 @@ from kinerja.policy import load_policy
 from schemas.sources import VALIDATION_ORDER
 from tasks import steps
 from tasks.extract import period_dir
+from tasks.publish import RUN_KINDS
 from tasks.report import write_summary_report
 from tasks.warehouse import redact_url
-
-RUN_KINDS = ("scheduled", "manual", "backfill")
 
 
 def code_version() -> str:

@@ -106,8 +106,8 @@ def generate(
                                       bad_rows=bad_rows, progress=_progress_line)
     except Exception as error:
         _fail(error)
-    console.print(f"landing data written under {out / agency} for {', '.join(period_ids)}"
-                  f" ({generation.total_rows if hasattr(generation, 'total_rows') else '?'} rows)")
+    console.print(f"landing data written under {out / agency} for {', '.join(period_ids)}: "
+                  f"{generation.total_rows} rows, {generation.total_bad_rows} deliberately bad")
 
 
 def _progress_line(message: str) -> None:

@@ -17,6 +17,7 @@ from prefect.cache_policies import NONE
 
 from kinerja.period import Period
 from kinerja.policy import load_policy
+from schemas.outputs import FACT_TABLES
 from schemas.sources import DATASETS, ValidationContext
 from tasks import publish as publisher
 from tasks import warehouse
@@ -28,16 +29,6 @@ from tasks.validate import (
     check_quarantine_share,
     context_after,
     validate_dataset,
-)
-
-FACT_TABLES = (
-    "fact_attendance",
-    "fact_skp",
-    "fact_unit_performance",
-    "fact_appraisal",
-    "fact_predikat_distribution",
-    "fact_distribution_check",
-    "fact_followup",
 )
 
 

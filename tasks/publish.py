@@ -1,0 +1,582 @@
+"""Publication of one agency-period to the warehouse, in one transaction (warehouse.md).
+
+A run's life on record: `start_run` (status `running`), `record_validation` (lineage and
+quarantine), then `publish_period` (status `published`) or `fail_run` (status `failed`). Each is
+its own transaction, so a failure is on record even when the publication rolled back.
+
+Loading uses COPY on PostgreSQL (psycopg 3) and executemany inserts elsewhere, both inside the
+caller's transaction, through `_load_frame`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from kinerja.period import Period
+from schemas.outputs import FACT_TABLES
+from tasks import warehouse
+from tasks.dimensions import build_dim_employee, build_dim_period, build_dim_unit
+
+log = logging.getLogger(__name__)
+
+DIMENSION_TABLES = ("dim_agency", "dim_period", "dim_unit", "dim_employee")
+RUN_KINDS = ("scheduled", "manual", "backfill")
+COUNT_COLUMNS = ("rows_read", "rows_accepted", "rows_quarantined")
+
+# Bounds the Python objects alive at once while a large frame is converted and sent.
+_CHUNK_ROWS = 20_000
+
+
+# Runs -----------------------------------------------------------------------------------------
+
+
+def start_run(
+    engine: Engine,
+    *,
+    run_id: str,
+    agency_code: str,
+    period_id: str,
+    flow_run_id: str | None,
+    kind: str,
+    policy_name: str | None,
+    policy_hash: str | None,
+    code_version: str | None,
+) -> None:
+    """Record a new run as `running`.
+
+    Calling it again for a run that is still running with the same agency and period does
+    nothing, so a retried Prefect task whose first attempt did commit does not fail.
+    """
+    period_id = Period.parse(period_id).id
+    if kind not in RUN_KINDS:
+        raise ValueError(f"run kind must be one of {', '.join(RUN_KINDS)}, not {kind!r}")
+    with warehouse.write_transaction(engine) as conn:
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        existing = conn.execute(
+            sa.select(runs.c.agency_code, runs.c.period_id, runs.c.status).where(
+                runs.c.run_id == run_id
+            )
+        ).first()
+        if existing is not None:
+            if tuple(existing) == (agency_code, period_id, "running"):
+                return
+            raise ValueError(
+                f"run {run_id} already exists ({existing.agency_code} {existing.period_id}, "
+                f"{existing.status})"
+            )
+        conn.execute(
+            sa.insert(runs).values(
+                run_id=run_id,
+                agency_code=agency_code,
+                period_id=period_id,
+                flow_run_id=flow_run_id,
+                kind=kind,
+                started_at=warehouse.utcnow(),
+                status="running",
+                policy_name=policy_name,
+                policy_hash=policy_hash,
+                code_version=code_version,
+            )
+        )
+
+
+def fail_run(engine: Engine, run_id: str, message: str) -> None:
+    """Record that the run failed, and why.
+
+    A run that already published keeps status `published` (its rows are the live publication,
+    and `latest_published_period` must keep counting it); only the message is recorded then.
+    """
+    with warehouse.write_transaction(engine) as conn:
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        status = conn.execute(
+            sa.select(runs.c.status).where(runs.c.run_id == run_id)
+        ).scalar_one_or_none()
+        if status is None:
+            raise ValueError(f"no pipeline_run row for run {run_id}")
+        if status == "published":
+            log.warning("run %s failed after it published: %s", run_id, message)
+            values: dict[str, Any] = {"message": message}
+        else:
+            values = {"status": "failed", "finished_at": warehouse.utcnow(), "message": message}
+        conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(**values))
+
+
+# Lineage and quarantine -----------------------------------------------------------------------
+
+
+def record_validation(
+    engine: Engine, run_id: str, source_files: pd.DataFrame, quarantine: pd.DataFrame
+) -> None:
+    """Write the run's source_file and quarantine rows, replacing any it wrote before.
+
+    `source_files`: dataset, path, sha256, bytes, rows_read, rows_accepted, rows_quarantined.
+    `quarantine`: dataset, record_ref, reasons, payload (text, or dicts that become JSON), and
+    optionally agency_code / period_id (default: the run's). A `run_id` column is ignored.
+    Also sets the run's source_fingerprint: the SHA-256 of its files' (dataset, sha256) pairs, so
+    two runs read the same sources exactly when their fingerprints match.
+    """
+    with warehouse.write_transaction(engine) as conn:
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        run = conn.execute(
+            sa.select(runs.c.agency_code, runs.c.period_id).where(runs.c.run_id == run_id)
+        ).first()
+        if run is None:
+            raise ValueError(f"no pipeline_run row for run {run_id}: call start_run first")
+        files = _with_columns(
+            conn, "source_file", source_files, {"run_id": run_id}, required_from_frame=True
+        )
+        rejected = _with_columns(
+            conn,
+            "quarantine",
+            quarantine,
+            {"run_id": run_id},
+            defaults={"agency_code": run.agency_code, "period_id": run.period_id},
+        )
+        for name in ("source_file", "quarantine"):
+            target = warehouse.reflect_table(conn, name)
+            conn.execute(sa.delete(target).where(target.c.run_id == run_id))
+        _load_frame(conn, "source_file", files)
+        _load_frame(conn, "quarantine", rejected)
+        conn.execute(
+            sa.update(runs)
+            .where(runs.c.run_id == run_id)
+            .values(source_fingerprint=source_fingerprint(files))
+        )
+
+
+def source_fingerprint(source_files: pd.DataFrame) -> str:
+    """SHA-256 over the sorted (dataset, sha256) pairs of a run's files.
+
+    Paths are left out so that the same files under another landing folder fingerprint alike.
+    """
+    pairs = sorted(
+        zip(
+            source_files["dataset"].astype(str),
+            source_files["sha256"].astype(str),
+            strict=True,
+        )
+    )
+    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
+
+
+# Publication ----------------------------------------------------------------------------------
+
+
+def publish_period(
+    engine: Engine,
+    *,
+    run_id: str,
+    agency_code: str,
+    agency_name: str | None,
+    period: Period,
+    units: pd.DataFrame,
+    employees: pd.DataFrame,
+    facts: Mapping[str, pd.DataFrame],
+    counts: Mapping[str, int],
+) -> None:
+    """Publish one agency-period atomically: dimensions, every fact table and the run's status.
+
+    `units` and `employees` are the accepted master frames (dimension frames work too); `facts`
+    maps each fact table to a frame with exactly its columns but run_id. Readers see either the
+    previous publication or this one; any exception rolls everything back.
+    """
+    missing = sorted(set(FACT_TABLES) - set(facts))
+    unknown = sorted(set(facts) - set(FACT_TABLES))
+    if missing or unknown:
+        raise ValueError(f"fact frames missing: {missing}, unknown: {unknown}")
+    dimensions = {
+        "dim_agency": pd.DataFrame(
+            {"agency_code": [agency_code], "agency_name": [agency_name or agency_code]}
+        ),
+        "dim_period": build_dim_period(period),
+        "dim_unit": build_dim_unit(agency_code, units),
+        "dim_employee": build_dim_employee(agency_code, employees),
+    }
+
+    with warehouse.write_transaction(engine) as conn:
+        _lock_agency(conn, agency_code)
+        if _run_status(conn, run_id, agency_code, period) == "published":
+            # A retried task whose first attempt committed but lost the acknowledgement; a later
+            # run may have re-published the period since, which must not be overwritten.
+            log.warning("run %s is already published; nothing to do", run_id)
+            return
+        frames = {
+            name: _fact_frame(conn, name, facts[name], run_id, agency_code, period)
+            for name in FACT_TABLES
+        }
+        latest = warehouse.latest_published_period(conn, agency_code)
+        is_latest = latest is None or period.id >= latest
+        _upsert_dimensions(conn, dimensions, period, update=is_latest)
+        # The previous publication's fact rows are still readable here and nowhere later: the
+        # history and change log of warehouse.md ("History") are written at this point, against
+        # `frames`, before _replace_facts deletes them.
+        _replace_facts(conn, agency_code, period, frames)
+        _mark_published(conn, run_id, counts)
+    log.info(
+        "published %s %s (run %s): %s",
+        agency_code,
+        period.id,
+        run_id,
+        ", ".join(f"{name} {len(frame)}" for name, frame in frames.items()),
+    )
+
+
+def _lock_agency(conn: Connection, agency_code: str) -> None:
+    # Two runs of one agency must not interleave their publications (interface.md), and the
+    # dimension rule reads the agency's latest period; on PostgreSQL the second run waits here
+    # until the first commits. SQLite's BEGIN IMMEDIATE already serialises all writers.
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"kinerja.publish:{agency_code}"},
+        )
+
+
+def _run_status(conn: Connection, run_id: str, agency_code: str, period: Period) -> str:
+    """The run's status; raises unless it belongs to this agency-period and may publish."""
+    runs = warehouse.reflect_table(conn, "pipeline_run")
+    run = conn.execute(
+        sa.select(runs.c.agency_code, runs.c.period_id, runs.c.status).where(
+            runs.c.run_id == run_id
+        )
+    ).first()
+    if run is None:
+        raise ValueError(f"no pipeline_run row for run {run_id}: call start_run first")
+    if (run.agency_code, run.period_id) != (agency_code, period.id):
+        raise ValueError(
+            f"run {run_id} is for {run.agency_code} {run.period_id}, not {agency_code} {period.id}"
+        )
+    if run.status == "failed":
+        raise ValueError(f"run {run_id} is failed, not running")
+    return str(run.status)
+
+
+def _fact_frame(
+    conn: Connection,
+    name: str,
+    frame: pd.DataFrame,
+    run_id: str,
+    agency_code: str,
+    period: Period,
+) -> pd.DataFrame:
+    target = warehouse.reflect_table(conn, name)
+    expected = [c.name for c in target.columns if c.name != "run_id"]
+    missing = [c for c in expected if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in expected]
+    if missing or extra:
+        raise ValueError(f"{name}: columns missing {missing}, unexpected {extra}")
+    # A frame carrying another agency's or period's rows would overwrite a publication this run
+    # does not own; refuse it rather than trust the caller.
+    for column, value in (("agency_code", agency_code), ("period_id", period.id)):
+        stray = ~frame[column].astype(object).isin([value])
+        if stray.any():
+            others = sorted({str(v) for v in frame.loc[stray, column].astype(object)})[:5]
+            raise ValueError(f"{name}: rows with {column} {others}, publishing {value}")
+    return frame[expected].assign(run_id=run_id)
+
+
+def _upsert_dimensions(
+    conn: Connection, frames: Mapping[str, pd.DataFrame], period: Period, *, update: bool
+) -> None:
+    """Type-1 dimensions: insert new keys; update existing ones only when `update`.
+
+    `update` is false when an older period is (re)published, so a backfill never writes older
+    master data over what a later period published. Rows are never deleted.
+    """
+    preparer = conn.dialect.identifier_preparer
+    for name in DIMENSION_TABLES:
+        target = warehouse.reflect_table(conn, name)
+        frame = frames[name]
+        stage = preparer.quote(f"stage_{name}")
+        quoted = preparer.quote(name)
+        columns = [c.name for c in target.columns]
+        keys = [c.name for c in target.primary_key.columns]
+        column_list = ", ".join(preparer.quote(c) for c in columns)
+        key_list = ", ".join(preparer.quote(c) for c in keys)
+        # Staging lets PostgreSQL take the rows by COPY and both dialects upsert with one
+        # statement, which is the same text on SQLite (3.24+) and PostgreSQL.
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} AS SELECT * FROM {quoted} WHERE false")
+        _load_frame(conn, name, frame[columns], into=f"stage_{name}")
+        # "WHERE true" resolves SQLite's parsing ambiguity between a join and ON CONFLICT.
+        statement = (
+            f"INSERT INTO {quoted} ({column_list}) SELECT {column_list} FROM {stage} "
+            f"WHERE true ON CONFLICT ({key_list}) "
+        )
+        updatable = [c for c in columns if c not in keys]
+        if update and updatable:
+            assignments = ", ".join(
+                f"{preparer.quote(c)} = excluded.{preparer.quote(c)}" for c in updatable
+            )
+            statement += f"DO UPDATE SET {assignments}"
+            if name == "dim_employee":
+                # A NIP is national: an employee who moved here from an agency that has already
+                # published a later period keeps that agency's newer row.
+                statement += (
+                    " WHERE dim_employee.agency_code = excluded.agency_code OR NOT EXISTS ("
+                    "SELECT 1 FROM pipeline_run AS r WHERE r.agency_code = dim_employee.agency_code"
+                    " AND r.status = 'published' AND r.period_id > :period_id)"
+                )
+        else:
+            statement += "DO NOTHING"
+        params = {"period_id": period.id} if ":period_id" in statement else {}
+        conn.execute(sa.text(statement), params)
+        conn.exec_driver_sql(f"DROP TABLE {stage}")
+
+
+def _replace_facts(
+    conn: Connection, agency_code: str, period: Period, frames: Mapping[str, pd.DataFrame]
+) -> None:
+    for name in FACT_TABLES:
+        target = warehouse.reflect_table(conn, name)
+        conn.execute(
+            sa.delete(target).where(
+                target.c.agency_code == agency_code, target.c.period_id == period.id
+            )
+        )
+        _load_frame(conn, name, frames[name])
+
+
+def _mark_published(conn: Connection, run_id: str, counts: Mapping[str, int]) -> None:
+    unknown = sorted(set(counts) - set(COUNT_COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown counts {unknown}: expected {', '.join(COUNT_COLUMNS)}")
+    runs = warehouse.reflect_table(conn, "pipeline_run")
+    result = conn.execute(
+        sa.update(runs)
+        .where(runs.c.run_id == run_id, runs.c.status == "running")
+        .values(
+            status="published",
+            finished_at=warehouse.utcnow(),
+            **{c: None if counts.get(c) is None else int(counts[c]) for c in COUNT_COLUMNS},
+        )
+    )
+    # Guards against a concurrent fail_run between _run_status and here.
+    if result.rowcount != 1:
+        raise RuntimeError(f"run {run_id} stopped being a running run during its publication")
+
+
+# Loading --------------------------------------------------------------------------------------
+
+
+def _load_frame(
+    conn: Connection, table_name: str, frame: pd.DataFrame, *, into: str | None = None
+) -> int:
+    """Append `frame`'s rows to `table_name` (or to the table `into`, with the same columns).
+
+    The single path every published row takes, so tests can make it fail on a chosen table.
+    Values are converted by the target column's SQL type: NaN / NA / NaT become NULL, numpy and
+    nullable pandas scalars become Python ones, datetimes become dates for DATE columns.
+    """
+    if frame.empty:
+        return 0
+    target = warehouse.reflect_table(conn, table_name)
+    unknown = [c for c in frame.columns if c not in target.c]
+    if unknown:
+        raise ValueError(f"{table_name} has no column(s) {unknown}")
+    columns = [target.c[c] for c in frame.columns]
+    destination = into or table_name
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, destination, columns, frame)
+    else:
+        _insert_rows(conn, destination, columns, frame)
+    return len(frame)
+
+
+def _copy_rows(
+    conn: Connection, destination: str, columns: list[sa.Column[Any]], frame: pd.DataFrame
+) -> None:
+    preparer = conn.dialect.identifier_preparer
+    statement = (
+        f"COPY {preparer.quote(destination)} "
+        f"({', '.join(preparer.quote(c.name) for c in columns)}) FROM STDIN"
+    )
+    # The psycopg connection underneath is inside the SQLAlchemy transaction, so the COPY
+    # commits or rolls back with everything else.
+    driver_connection = conn.connection.driver_connection
+    utf8 = driver_connection.info.encoding.replace("-", "").lower() == "utf8"
+    with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for start in range(0, len(frame), _CHUNK_ROWS):
+            block = _copy_text(frame.iloc[start : start + _CHUNK_ROWS], columns)
+            # Our bytes are UTF-8; a server configured otherwise needs psycopg to re-encode.
+            copy.write(block if utf8 else bytes(block).decode("utf-8"))
+
+
+def _copy_text(frame: pd.DataFrame, columns: list[sa.Column[Any]]) -> memoryview:
+    """`frame` in COPY's text format (tab-separated, `\\N` for NULL, backslash escapes).
+
+    Encoded column by column with Arrow, whose number formatting is the shortest text that
+    reads back to the same double, so scores stay exact; writing row by row in Python would
+    cost several times the whole COPY.
+    """
+    fields = [_copy_field(frame.iloc[:, i], c.type) for i, c in enumerate(columns)]
+    tab, newline, empty = (pa.scalar(t, pa.large_string()) for t in ("\t", "\n", ""))
+    lines = pc.binary_join_element_wise(*fields, tab)
+    lines = pc.binary_join_element_wise(lines, empty, newline)
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    # The joined lines lie back to back in the array's data buffer: that is the whole block.
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
+    first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    return memoryview(lines.buffers()[2])[first:last]
+
+
+def _copy_field(series: pd.Series, sqltype: sa.types.TypeEngine[Any]) -> pa.Array:
+    if isinstance(sqltype, sa.Boolean):
+        array = pa.array(series.astype("boolean"))  # true / false
+    elif isinstance(sqltype, sa.Integer):
+        array = pa.array(series.astype("Int64"))
+    elif isinstance(sqltype, sa.Float | sa.Numeric):
+        array = pa.array(_floats(series), from_pandas=True)
+    elif isinstance(sqltype, sa.Date | sa.DateTime):
+        array = pa.array(_naive_timestamps(series)).cast(pa.timestamp("us"), safe=False)
+        if not isinstance(sqltype, sa.DateTime):
+            array = array.cast(pa.date32())
+    else:
+        if isinstance(series.dtype, pd.StringDtype):
+            array = pa.array(series, from_pandas=True).cast(pa.large_string())
+        else:
+            array = pa.array(_texts(series), type=pa.large_string(), from_pandas=True)
+        if pc.any(pc.match_substring_regex(array, r"[\\\t\n\r]")).as_py():
+            for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+                array = pc.replace_substring(array, char, escaped)
+    return pc.fill_null(array.cast(pa.large_string()), "\\N")
+
+
+def _insert_rows(
+    conn: Connection, destination: str, columns: list[sa.Column[Any]], frame: pd.DataFrame
+) -> None:
+    preparer = conn.dialect.identifier_preparer
+    names = [c.name for c in columns]
+    style = conn.dialect.paramstyle
+    placeholders = {
+        "qmark": ["?"] * len(names),
+        "format": ["%s"] * len(names),
+        "numeric": [f":{i + 1}" for i in range(len(names))],
+        "named": [f":{n}" for n in names],
+        "pyformat": [f"%({n})s" for n in names],
+    }[style]
+    statement = (
+        f"INSERT INTO {preparer.quote(destination)} "
+        f"({', '.join(preparer.quote(n) for n in names)}) VALUES ({', '.join(placeholders)})"
+    )
+    # The columns' own bind processors store dates and booleans the dialect's way (ISO text
+    # and 0/1 on SQLite), applied per column instead of through SQLAlchemy's per-row machinery,
+    # which would cost more than the inserts themselves.
+    processors = [c.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]
+    for start in range(0, len(frame), _CHUNK_ROWS):
+        chunk = frame.iloc[start : start + _CHUNK_ROWS]
+        values = [
+            _python_values(chunk.iloc[:, i], column.type, processors[i])
+            for i, column in enumerate(columns)
+        ]
+        rows = list(zip(*values, strict=True))
+        if style in ("named", "pyformat"):
+            conn.exec_driver_sql(statement, [dict(zip(names, r, strict=True)) for r in rows])
+        else:
+            conn.exec_driver_sql(statement, rows)
+
+
+def _python_values(
+    series: pd.Series,
+    sqltype: sa.types.TypeEngine[Any],
+    processor: Callable[[Any], Any] | None = None,
+) -> list[Any]:
+    """`series` as plain Python values for a column of `sqltype`, None for missing."""
+    missing = series.isna().to_numpy(dtype=bool)
+    if missing.all():
+        return [None] * len(series)
+    values: list[Any]
+    if isinstance(sqltype, sa.Boolean):
+        values = series.astype("boolean").to_numpy(dtype=bool, na_value=False).tolist()
+    elif isinstance(sqltype, sa.Integer):
+        values = series.astype("Int64").to_numpy(dtype=np.int64, na_value=0).tolist()
+    elif isinstance(sqltype, sa.Float | sa.Numeric):
+        values = _floats(series).tolist()
+    elif isinstance(sqltype, sa.DateTime):
+        values = list(_naive_timestamps(series).dt.to_pydatetime())
+    elif isinstance(sqltype, sa.Date):
+        values = _naive_timestamps(series).dt.date.tolist()
+    else:
+        values = _texts(series).tolist()
+    if missing.any():
+        values = [None if m else v for v, m in zip(values, missing, strict=True)]
+    if processor is not None:
+        values = [None if v is None else processor(v) for v in values]
+    return values
+
+
+def _floats(series: pd.Series) -> np.ndarray:
+    if series.dtype == np.float64:
+        return series.to_numpy()
+    return pd.to_numeric(series.astype(object)).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _naive_timestamps(series: pd.Series) -> pd.Series:
+    stamps = series if pd.api.types.is_datetime64_any_dtype(series) else pd.to_datetime(series)
+    if getattr(stamps.dtype, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps
+
+
+def _texts(series: pd.Series) -> pd.Series:
+    """Text values as str objects (missing as None); dicts and lists become JSON."""
+    if isinstance(series.dtype, pd.StringDtype):
+        return pd.Series(series.to_numpy(dtype=object, na_value=None), index=series.index)
+    return series.astype(object).map(_text_value, na_action="ignore").where(series.notna(), None)
+
+
+def _text_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        # Quarantine payloads: the raw row as JSON (warehouse.md).
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, np.generic):
+        value = value.item()
+    return str(value)
+
+
+def _with_columns(
+    conn: Connection,
+    table_name: str,
+    frame: pd.DataFrame,
+    fixed: Mapping[str, Any],
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    required_from_frame: bool = False,
+) -> pd.DataFrame:
+    """`frame` reshaped to `table_name`'s columns: `fixed` overrides, `defaults` fill gaps."""
+    target = warehouse.reflect_table(conn, table_name)
+    if frame.empty:
+        return pd.DataFrame(columns=[c.name for c in target.columns])
+    out = pd.DataFrame(index=frame.index)
+    missing = []
+    for column in (c.name for c in target.columns):
+        if column in fixed:
+            out[column] = fixed[column]
+        elif column in frame.columns:
+            out[column] = frame[column]
+            if defaults and column in defaults:
+                out[column] = (
+                    out[column].astype(object).where(out[column].notna(), defaults[column])
+                )
+        elif defaults and column in defaults:
+            out[column] = defaults[column]
+        elif required_from_frame or column in [k.name for k in target.primary_key.columns]:
+            missing.append(column)
+        else:
+            out[column] = None
+    if missing:
+        raise ValueError(f"{table_name} frame lacks column(s) {', '.join(missing)}")
+    return out.reset_index(drop=True)

@@ -1,0 +1,46 @@
+"""Achievement of an indicator and weighted means (scoring.md section 3), for SKP and IKU alike.
+
+Validation already filled an empty polarity with MAX and an empty weight with 1; a polarity still
+missing here is read as MAX too, and an unknown one is an error rather than a silent MAX.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tasks.score.rules import AchievementRules
+
+
+def achievement(
+    target: pd.Series, realization: pd.Series, polarity: pd.Series, rules: AchievementRules
+) -> pd.Series:
+    """Clamped achievement of every indicator; an empty realisation gives `not_reported`."""
+    polarity_code = polarity.astype("string").str.upper().fillna("MAX")
+    unknown = ~polarity_code.isin(["MAX", "MIN"])
+    if unknown.any():
+        raise ValueError(f"unknown polarity {sorted(set(polarity_code[unknown]))}")
+    t = np.asarray(target, dtype=np.float64)
+    r = np.asarray(realization, dtype=np.float64)
+    ratio = r / t
+    is_min = np.asarray(polarity_code == "MIN", dtype=bool)
+    raw = np.where(is_min, rules.scale * (rules.min_pivot - ratio), rules.scale * ratio)
+    clamped = np.clip(raw, rules.lower, rules.upper)
+    return pd.Series(
+        np.where(np.isnan(r), rules.not_reported, clamped), index=target.index, dtype="float64"
+    )
+
+
+def weighted_mean(frame: pd.DataFrame, by: str, value: str, weight: str = "weight") -> pd.Series:
+    """sum(w * value) / sum(w) per `by` (only groups that have rows)."""
+    if frame.empty:
+        return pd.Series(dtype="float64", index=pd.Index([], name=by))
+    parts = pd.DataFrame(
+        {
+            by: frame[by],
+            "wv": frame[weight].to_numpy(dtype=np.float64) * frame[value].to_numpy(np.float64),
+            "w": frame[weight].to_numpy(dtype=np.float64),
+        }
+    )
+    sums = parts.groupby(by, sort=True, observed=True)[["wv", "w"]].sum()
+    return (sums["wv"] / sums["w"]).astype("float64")
