@@ -22,19 +22,12 @@ import pyarrow as pa
 from kinerja.period import Period
 from kinerja.policy import load_policy
 from schemas.outputs import validate_facts
+from schemas.parsing import RATING_LABELS
+from schemas.sources import BERAKHLAK_ASPECTS as ASPECTS
 from tasks.score import ScoringInputs, score_period
 
 TEXT = pd.StringDtype("pyarrow")
-ASPECTS = (
-    "berorientasi_pelayanan",
-    "akuntabel",
-    "kompeten",
-    "harmonis",
-    "loyal",
-    "adaptif",
-    "kolaboratif",
-)
-RATINGS = np.array(["DIATAS_EKSPEKTASI", "SESUAI_EKSPEKTASI", "DIBAWAH_EKSPEKTASI"], dtype=object)
+RATINGS = np.array(RATING_LABELS, dtype=object)
 
 
 def peak_rss_mb() -> float:

@@ -17,7 +17,7 @@ from kinerja.period import Period
 from kinerja.policy import load_policy
 from schemas.sources import VALIDATION_ORDER
 from tasks import steps
-from tasks.extract import period_dir
+from tasks.extract import DatasetError, period_dir
 from tasks.publish import RUN_KINDS
 from tasks.report import write_summary_report
 from tasks.warehouse import redact_url
@@ -79,10 +79,12 @@ def semester_appraisal(
         code_version=code_version(),
     )
     try:
-        folder = str(period_dir(landing_root, agency_code, period))
-        summaries = [steps.validate_source(d, folder, period.id, work_root)
+        folder = period_dir(landing_root, agency_code, period)
+        if not folder.is_dir():
+            raise DatasetError(str(folder), "no such period folder in the landing zone")
+        summaries = [steps.validate_source(d, str(folder), period.id, work_root)
                      for d in VALIDATION_ORDER[:2]]
-        futures = [steps.validate_source.submit(d, folder, period.id, work_root)
+        futures = [steps.validate_source.submit(d, str(folder), period.id, work_root)
                    for d in VALIDATION_ORDER[2:]]
         summaries += [f.result() for f in futures]
         steps.record_validation(url, run_id, agency_code, period.id, work_root, summaries)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,6 +38,29 @@ def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
 ) -> None:
     _state["debug"] = debug
+    if not debug:
+        _quiet_tracebacks()
+
+
+class _NoTracebacks(logging.Filter):
+    """Keeps Prefect's console lines but drops their tracebacks (the Prefect API still gets
+    them): a failure on the terminal is one line unless --debug."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def _quiet_tracebacks() -> None:
+    from prefect.logging.configuration import setup_logging
+
+    # Later set-ups by Prefect are incremental and keep these handlers and their filters.
+    setup_logging()
+
+    for logger in (logging.getLogger(), logging.getLogger("prefect._internal")):
+        for handler in logger.handlers:
+            handler.addFilter(_NoTracebacks())
 
 
 def _fail(error: BaseException) -> None:
@@ -149,6 +174,9 @@ def demo(
 
 
 def main() -> None:
+    # Government networks are closed: Prefect's telemetry would only log failures.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     load_settings()  # fail early on a broken kinerja.toml / kinerja.yaml
     app(prog_name="kinerja")
 

@@ -14,6 +14,8 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
+from schemas.sources import BERAKHLAK_ASPECTS
+
 TEXT = pd.StringDtype("pyarrow")
 INT = "int64"
 NULLABLE_INT = "Int64"
@@ -169,15 +171,7 @@ _DEFAULT_CODES: dict[str, Any] = {
         "TEGURAN_LISAN",
         "NONE",
     ),
-    "aspects": (
-        "berorientasi_pelayanan",
-        "akuntabel",
-        "kompeten",
-        "harmonis",
-        "loyal",
-        "adaptif",
-        "kolaboratif",
-    ),
+    "aspects": BERAKHLAK_ASPECTS,
     "score_max": 120.0,
     "discipline_max": 100.0,
 }

@@ -1,0 +1,76 @@
+"""The `kinerja` command: help, generate, run, and one-line failures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from kinerja.cli import app
+
+runner = CliRunner()
+
+
+def test_every_command_has_help():
+    for args in (["--help"], ["run", "--help"], ["generate", "--help"], ["demo", "--help"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, args
+        assert "Usage" in result.output
+
+
+def test_generate_writes_a_landing_zone(tmp_path):
+    result = runner.invoke(app, ["generate", "--agency", "3374", "--employees", "40",
+                                 "--periods", "2025-S1", "--out", str(tmp_path), "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "3374" / "2025-S1"
+    assert (folder / "employees.csv").is_file()
+    assert list((folder / "attendance").glob("*.csv"))
+    assert "0 deliberately bad" in result.output
+
+
+def test_bad_period_is_one_line(tmp_path):
+    result = runner.invoke(app, ["generate", "--agency", "3374", "--employees", "40",
+                                 "--periods", "2025-S3", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "kinerja: error: invalid period '2025-S3': expected YYYY-S1 or YYYY-S2")
+
+
+def kinerja(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The installed command, as a user runs it, against the session's Prefect test server."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "KINERJA_WORK": "work"}
+    return subprocess.run([str(Path(sys.executable).parent / "kinerja"), *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_run_publishes_and_prints_the_accounting(prefect_harness, tmp_path):
+    runner.invoke(app, ["generate", "--agency", "3374", "--employees", "60", "--periods",
+                        "2025-S1", "--out", str(tmp_path / "landing"), "--bad-rows", "0.02"])
+    result = kinerja("run", "--agency", "3374", "--period", "2025-S1", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")  # the default warehouse
+    with engine.connect() as conn:
+        status, read, quarantined = conn.execute(sa.text(
+            "SELECT status, rows_read, rows_quarantined FROM pipeline_run")).one()
+    engine.dispose()
+    assert status == "published"
+    assert quarantined > 0
+    total = next(line for line in result.stdout.splitlines() if "total" in line)
+    assert total.split("│")[2].strip() == str(read)
+    assert total.split("│")[4].strip() == str(quarantined)
+    assert "predikat:" in result.stdout
+    assert (tmp_path / "reports" / "3374_2025-S1_laporan.html").is_file()
+
+
+def test_failed_run_is_one_line_without_traceback(prefect_harness, tmp_path):
+    result = kinerja("run", "--agency", "3374", "--period", "2025-S1", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "kinerja: error: landing/3374/2025-S1: no such period folder in the landing zone")
+    assert "Traceback" not in result.stderr + result.stdout
