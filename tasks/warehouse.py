@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
+VIEWS_DIR = SQL_DIR / "views"
 
 # Text columns of frames read back follow the pipeline's convention (docs/architecture.md).
 TEXT_DTYPE = pd.StringDtype("pyarrow")
@@ -219,10 +220,42 @@ def ensure_schema(engine: Engine, directory: Path = MIGRATIONS_DIR) -> list[str]
                 },
             )
             applied_now.append(migration.version)
-    if applied_now:
+        views_changed = _ensure_views(conn, VIEWS_DIR if directory == MIGRATIONS_DIR
+                                      else directory.parent / "views")
+    if applied_now or views_changed:
         forget_tables(engine)
         log.info("applied migrations %s to %s", applied_now, redact_url(engine.url))
     return applied_now
+
+
+_SCHEMA_VIEWS_DDL = (
+    "CREATE TABLE IF NOT EXISTS schema_views ("
+    "name TEXT NOT NULL PRIMARY KEY, checksum TEXT NOT NULL, created_at TIMESTAMP NOT NULL)"
+)
+
+
+def _ensure_views(conn: Connection, directory: Path) -> list[str]:
+    """(Re)create each `sql/views/<name>.sql` (one portable `CREATE VIEW <name> AS ...`) whose
+    text changed since it was last created. Views are only dropped when their file changed, so
+    views that HR built on top of ours are not disturbed by every run."""
+    conn.exec_driver_sql(_SCHEMA_VIEWS_DDL)
+    recorded = dict(conn.execute(sa.text("SELECT name, checksum FROM schema_views")).all())
+    changed: list[str] = []
+    for path in sorted(directory.glob("*.sql")) if directory.is_dir() else []:
+        name, checksum = path.stem, hashlib.sha256(path.read_bytes()).hexdigest()
+        if recorded.get(name) == checksum:
+            continue
+        conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
+        for statement in split_sql(path.read_text(encoding="utf-8")):
+            conn.exec_driver_sql(statement)
+        conn.execute(sa.text("DELETE FROM schema_views WHERE name = :n"), {"n": name})
+        conn.execute(
+            sa.text("INSERT INTO schema_views (name, checksum, created_at) VALUES (:n, :c, :t)")
+            .bindparams(sa.bindparam("t", type_=sa.DateTime())),
+            {"n": name, "c": checksum, "t": utcnow()},
+        )
+        changed.append(name)
+    return changed
 
 
 def split_sql(script: str) -> list[str]:
