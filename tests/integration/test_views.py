@@ -1,4 +1,4 @@
-"""HR views in sql/views/ are created with the tables and re-created only when their file changes."""
+"""HR views in sql/views/: created with the tables, re-created only when their file changes."""
 
 from __future__ import annotations
 
