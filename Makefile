@@ -21,7 +21,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kinerja demo
 
+# The report tests open the HTML in headless Chromium: Debian's package, installed where missing
+# (CI runs as root).
 test: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

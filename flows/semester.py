@@ -19,7 +19,7 @@ from schemas.sources import VALIDATION_ORDER
 from tasks import steps
 from tasks.extract import DatasetError, period_dir
 from tasks.publish import RUN_KINDS
-from tasks.report import write_summary_report
+from tasks.run_lock import RunLock
 from tasks.warehouse import redact_url
 
 
@@ -60,11 +60,11 @@ def semester_appraisal(
         raise ValueError(f"kind must be one of {', '.join(RUN_KINDS)}")
     settings = load_settings()
     period = Period.parse(period_id)
-    landing_root = Path(landing) if landing else settings.landing
+    landing_root = Path(landing) if landing else settings.agency_landing(agency_code)
     url = warehouse_url or settings.warehouse_url
     reports_dir = str(reports or settings.reports)
-    loaded_policy = load_policy(policy or settings.policy)
-    policy_ref = policy or settings.policy
+    policy_ref = policy or settings.agency_policy(agency_code)
+    loaded_policy = load_policy(policy_ref)
     name = agency_name or settings.agency_name(agency_code)
     run_id = uuid.uuid4().hex
     work_root = str(settings.work / run_id)
@@ -78,13 +78,20 @@ def semester_appraisal(
         policy_name=loaded_policy.name, policy_hash=loaded_policy.hash,
         code_version=code_version(),
     )
+    sources = settings.agency(agency_code).sources  # datasets read from SQL, not files
+    # One run per agency-period at a time, held until this run has finished (tasks/run_lock.py).
+    lock = RunLock(url, agency_code, period.id, run_id=run_id,
+                   wait_seconds=settings.run_lock_wait_seconds)
     try:
+        lock.acquire()
         folder = period_dir(landing_root, agency_code, period)
-        if not folder.is_dir():
+        if not folder.is_dir() and not set(VALIDATION_ORDER) <= set(sources):
             raise DatasetError(str(folder), "no such period folder in the landing zone")
-        summaries = [steps.validate_source(d, str(folder), period.id, work_root)
+        summaries = [steps.validate_source(d, str(folder), period.id, work_root,
+                                           sources.get(d), agency_code)
                      for d in VALIDATION_ORDER[:2]]
-        futures = [steps.validate_source.submit(d, str(folder), period.id, work_root)
+        futures = [steps.validate_source.submit(d, str(folder), period.id, work_root,
+                                                sources.get(d), agency_code)
                    for d in VALIDATION_ORDER[2:]]
         summaries += [f.result() for f in futures]
         steps.record_validation(url, run_id, agency_code, period.id, work_root, summaries)
@@ -98,11 +105,17 @@ def semester_appraisal(
         steps.load_earlier_periods(url, agency_code, period.id, work_root)
         predikat_counts = steps.score(agency_code, period.id, policy_ref, work_root)
         steps.publish(url, run_id, agency_code, name, period.id, work_root, counts)
+        # Published and committed: a failure from here on is recorded on the run, which stays
+        # published (fail_run); a failed expectation is a finding for the report, not a failure.
+        outputs = {**steps.check_quality(url, agency_code, period.id, reports_dir, policy_ref),
+                   **steps.write_reports(url, agency_code, period.id, reports_dir)}
     except BaseException as error:
         steps.close_failed_run(url, run_id, _one_line(error))
         logger.error("run %s failed: %s (work folder kept: %s)", run_id, _one_line(error),
                      work_root)
         raise
+    finally:
+        lock.release()
 
     summary = {
         "run_id": run_id,
@@ -116,7 +129,7 @@ def semester_appraisal(
                                          "rows_quarantined")} for s in summaries],
         "predikat_counts": predikat_counts,
     }
-    summary["report"] = write_summary_report(reports_dir, summary)
+    summary.update(outputs)  # report, workbook, data_docs, quality_status
     shutil.rmtree(work_root, ignore_errors=True)
     logger.info("run %s published: read %d, accepted %d, quarantined %d", run_id,
                 counts["rows_read"], counts["rows_accepted"], counts["rows_quarantined"])

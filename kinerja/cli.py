@@ -6,14 +6,17 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from kinerja.config import load_settings
+from kinerja.config import ConfigError, load_settings
 from kinerja.period import Period
+
+if TYPE_CHECKING:
+    from tasks.change_log import RunChanges
 
 app = typer.Typer(
     help="Semester appraisal pipeline for ASN: sources in, validated, scored, published.",
@@ -67,7 +70,8 @@ def _fail(error: BaseException) -> None:
     if _state["debug"]:
         raise error
     message = " ".join(str(error).split()) or type(error).__name__
-    errors.print(f"kinerja: error: {message}", markup=False, highlight=False)
+    # soft_wrap: the reason stays one line however narrow the terminal (or a pipe's 80).
+    errors.print(f"kinerja: error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -85,6 +89,18 @@ def _print_summary(summary: dict[str, Any]) -> None:
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["predikat_counts"].items()))
     console.print(f"predikat: {counts}")
     console.print(f"report: {summary['report']}")
+    _print_outputs(summary)
+
+
+def _print_outputs(outputs: dict[str, Any]) -> None:
+    say = {"markup": False, "highlight": False, "soft_wrap": True}
+    if "workbook" in outputs:
+        console.print(f"workbook: {outputs['workbook']}", **say)
+    if "data_docs" in outputs:
+        console.print(f"data docs: {outputs['data_docs']}", **say)
+    if "quality_status" in outputs:
+        console.print(f"data quality: {outputs['quality_status']} ({outputs['quality_failed']} of "
+                      f"{outputs['quality_evaluated']} expectations failed)", **say)
 
 
 @app.command()
@@ -110,6 +126,47 @@ def run(
         _fail(error)
     _print_summary(summary)
     console.print(f"warehouse: {summary['warehouse']}")
+
+
+@app.command()
+def check(
+    agency: Annotated[str, typer.Option(help="Agency code.")],
+    period: Annotated[str, typer.Option(help="Period, YYYY-S1 or YYYY-S2.")],
+    warehouse: Annotated[str | None, typer.Option(help="Warehouse SQLAlchemy URL.")] = None,
+    reports: Annotated[Path | None, typer.Option(help="Reports folder.")] = None,
+    policy: Annotated[str | None, typer.Option(
+        help="Policy name or YAML path (default: the policy named on the run).")] = None,
+) -> None:
+    """Run the data-quality suite on the published tables of one agency-period: record its
+    result on the run that published them, write its Data Docs and refresh the report and
+    workbook. Exits 1 when an expectation failed."""
+    from tasks.check import check_publication
+    from tasks.report import write_reports
+    from tasks.warehouse import ensure_schema, make_engine
+
+    try:
+        period_id = Period.parse(period).id
+        settings = load_settings()
+        reports_dir = reports or settings.reports
+        engine = make_engine(warehouse or settings.warehouse_url)
+        try:
+            ensure_schema(engine)  # the quality columns of an older warehouse
+            result = check_publication(engine, agency, period_id, reports_dir, policy)
+            outputs = write_reports(engine, agency, period_id, reports_dir)
+        finally:
+            engine.dispose()
+    except Exception as error:
+        _fail(error)
+    console.print(f"{agency} {period_id}: run {result['run_id']}", markup=False, highlight=False)
+    console.print(f"report: {outputs['report']}", markup=False, highlight=False)
+    _print_outputs({**outputs, "data_docs": result["data_docs"],
+                    "quality_status": result["status"], "quality_failed": result["failed"],
+                    "quality_evaluated": result["evaluated"]})
+    if result["status"] != "passed":
+        failed = sorted({f"{f['table']}.{f['column'] or f['expectation']}"
+                         for f in result["failures"]})
+        _fail(RuntimeError(f"data-quality suite failed: {result['failed']} of "
+                           f"{result['evaluated']} expectations ({', '.join(failed[:10])})"))
 
 
 @app.command()
@@ -171,13 +228,191 @@ def demo(
     console.print(f"landing zone: {landing}")
     console.print(f"warehouse:    {out / 'warehouse.db'}")
     console.print(f"reports:      {reports}")
+    # Paths stay whole on one line each, whatever the terminal's width, for copying.
+    say = {"markup": False, "highlight": False, "soft_wrap": True}
+    for summary in summaries:
+        period_id = summary["period_id"]
+        console.print(f"  {period_id} report (HTML):    {summary['report']}", **say)
+        console.print(f"  {period_id} workbook (XLSX):  {summary['workbook']}", **say)
+        console.print(f"  {period_id} data docs ({summary['quality_status']}): "
+                      f"{summary['data_docs']}", **say)
+
+
+@app.command()
+def backfill(
+    agency: Annotated[str, typer.Option(help="Agency code.")],
+    from_period: Annotated[str, typer.Option("--from", help="First period to re-run.")],
+    to_period: Annotated[str | None, typer.Option(
+        "--to", help="Last period (default: the agency's latest published period).")] = None,
+    landing: Annotated[Path | None, typer.Option(help="Landing zone root.")] = None,
+    warehouse: Annotated[str | None, typer.Option(help="Warehouse SQLAlchemy URL.")] = None,
+    reports: Annotated[Path | None, typer.Option(help="Reports folder.")] = None,
+    policy: Annotated[str | None, typer.Option(help="Policy name or YAML path.")] = None,
+) -> None:
+    """Re-run every period from --from to --to in order (later periods read earlier ones, so a
+    correction flows forward) and print what changed. Stops at the first failed period."""
+    from flows.backfill import BackfillFailed
+    from flows.backfill import backfill as backfill_flow
+
+    try:
+        for value in (from_period, to_period):
+            if value is not None:
+                Period.parse(value)
+        result = backfill_flow(
+            agency_code=agency, from_period=from_period, to_period=to_period,
+            landing=str(landing) if landing else None, warehouse_url=warehouse,
+            reports=str(reports) if reports else None, policy=policy,
+        )
+    except BackfillFailed as error:
+        if error.completed:
+            _print_backfill(agency, error.completed)
+        _fail(error)
+    except Exception as error:
+        _fail(error)
+    _print_backfill(agency, result["runs"])
+
+
+def _files_text(files: list[dict[str, str]]) -> str:
+    counts = {kind: sum(f["change"] == kind for f in files)
+              for kind in ("changed", "added", "removed")}
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "none"
+
+
+def _print_backfill(agency: str, runs: list[dict[str, Any]], shown: int = 20) -> None:
+    table = Table(title=f"backfill of {agency}: what changed per period")
+    for column in ("period", "run", "replaced run", "changes", "employees", "predikat changed",
+                   "files changed"):
+        table.add_column(column, justify="right" if column in ("changes", "employees",
+                                                             "predikat changed") else "left")
+    for r in runs:
+        table.add_row(r["period_id"], r["run_id"], r["replaced_run_id"] or "(first)",
+                      str(r["change_rows"]), str(r["employees_changed"]),
+                      str(len(r["predikat_changed"])), _files_text(r["files_changed"]))
+    _print_table(table)
+    say = {"markup": False, "highlight": False, "soft_wrap": True}
+    for r in runs:
+        changed = r["predikat_changed"]
+        for c in changed[:shown]:
+            console.print(f"{r['period_id']} predikat {c['nip']}: {c['old'] or 'NULL'} -> "
+                          f"{c['new'] or 'NULL'}", **say)
+        if len(changed) > shown:
+            console.print(f"{r['period_id']}: {len(changed) - shown} more predikat change(s) "
+                          f"(kinerja changes --agency {agency} --period {r['period_id']})",
+                          **say)
+
+
+@app.command()
+def changes(
+    agency: Annotated[str, typer.Option(help="Agency code.")],
+    period: Annotated[str, typer.Option(help="Period, YYYY-S1 or YYYY-S2.")],
+    run: Annotated[str | None, typer.Option(
+        help="Run id (default: the run of the current publication).")] = None,
+    warehouse: Annotated[str | None, typer.Option(help="Warehouse SQLAlchemy URL.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows of the change log to show (0: all).",
+                                       min=0)] = 200,
+) -> None:
+    """Print the change log of a run against the publication it replaced: every changed value
+    with the employee's name and unit, the predikat changes and the files that differ."""
+    from tasks.change_log import latest_published_run, run_changes
+    from tasks.warehouse import make_engine
+
+    try:
+        period_id = Period.parse(period).id
+        engine = make_engine(warehouse or load_settings().warehouse_url)
+        try:
+            run_id = run or latest_published_run(engine, agency, period_id)
+            if run_id is None:
+                raise ValueError(f"{agency} {period_id} has no published run")
+            found = run_changes(engine, run_id)
+        finally:
+            engine.dispose()
+        if (found.run["agency_code"], found.run["period_id"]) != (agency, period_id):
+            raise ValueError(f"run {run_id} is for {found.run['agency_code']} "
+                             f"{found.run['period_id']}, not {agency} {period_id}")
+    except Exception as error:
+        _fail(error)
+    _print_changes(found, limit)
+
+
+def _cell(value: Any) -> str:
+    import pandas as pd
+
+    return "NULL" if value is None or pd.isna(value) else str(value)
+
+
+def _print_table(table: Table) -> None:
+    # On a terminal long values fold inside their cells; written to a file or a pipe the table
+    # takes its natural width, so that no value is ever cut or split for a later grep.
+    if console.is_terminal:
+        console.print(table)
+        return
+    natural = console.measure(table, options=console.options.update_width(100_000)).maximum
+    Console(width=max(console.width, natural)).print(table)
+
+
+def _print_changes(found: RunChanges, limit: int) -> None:
+    run, replaced = found.run, found.replaced_run_id
+    when = run["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if run["finished_at"] else "-"
+    say = {"markup": False, "highlight": False, "soft_wrap": True}
+    console.print(f"{run['agency_code']} {run['period_id']}: run {run['run_id']} "
+                  f"({run['kind']}, {run['status']} {when} UTC)", **say)
+    if run["status"] != "published":
+        console.print(f"this run did not publish: {run['message'] or run['status']}", **say)
+    if replaced is None:
+        console.print("first publication of this agency-period: nothing replaced, no change "
+                      "log", **say)
+        return
+    log = found.log
+    if run["status"] == "published":
+        table = Table(title=f"changes against run {replaced}")
+        for column in ("nip", "name", "unit", "field", "old", "new"):
+            table.add_column(column, no_wrap=column == "nip", overflow="fold")
+        rows = log if limit == 0 else log.head(limit)
+        nips = rows["nip"].tolist()
+        last_of_employee = [n != after for n, after in zip(nips, [*nips[1:], None],
+                                                           strict=False)]
+        previous = None
+        for r, last in zip(rows.itertuples(index=False), last_of_employee, strict=True):
+            unit = r.unit_code if _cell(r.unit_name) == "NULL" else r.unit_name
+            # The employee is named once, on the first of their rows.
+            who = ("", "", "") if r.nip == previous else (r.nip, r.name, unit)
+            previous = r.nip
+            table.add_row(*map(_cell, (*who, r.field, r.old_value, r.new_value)),
+                          end_section=last)
+        if log.empty:
+            console.print(f"no value differs from run {replaced}", **say)
+        else:
+            _print_table(table)
+        if len(rows) < len(log):
+            console.print(f"... {len(log) - len(rows)} more row(s) (--limit 0 shows all)",
+                          **say)
+        predikat = found.predikat
+        console.print(f"{found.change_rows} change(s) for {found.employees_changed} "
+                      f"employee(s); predikat changed for {len(predikat)}; appeared "
+                      f"{len(found.appeared)}, disappeared {len(found.disappeared)}", **say)
+        for r in predikat.itertuples(index=False):
+            console.print(f"  predikat {r.nip} {_cell(r.name)}: {_cell(r.old_value)} -> "
+                          f"{_cell(r.new_value)}", **say)
+    if found.files.empty:
+        console.print(f"files: the same as run {replaced} (none added, removed or changed)",
+                      **say)
+    else:
+        console.print(f"files against run {replaced}:", **say)
+        for f in found.files.itertuples(index=False):
+            console.print(f"  {f.change:<8} {f.dataset}: {f.path}", **say)
 
 
 def main() -> None:
     # Government networks are closed: Prefect's telemetry would only log failures.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    load_settings()  # fail early on a broken kinerja.toml / kinerja.yaml
+    try:
+        load_settings()  # fail early on a broken kinerja.toml / kinerja.yaml
+    except ConfigError as error:
+        if "--debug" in sys.argv[1:]:
+            raise
+        errors.print(f"kinerja: error: {error}", markup=False, highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
     app(prog_name="kinerja")
 
 

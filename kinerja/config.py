@@ -1,10 +1,23 @@
-"""Settings: environment variables first, then `kinerja.toml` / `kinerja.yaml` in the working
-directory, then the defaults of interface.md."""
+"""Settings: environment variables first, then `kinerja.toml` / `kinerja.yaml` (the file named by
+`KINERJA_CONFIG`, else the one in the working directory), then the defaults of interface.md.
+
+The file also configures agencies: their names, landing roots, policies and SQL sources::
+
+    [agencies.3374]
+    name = "Kota Semarang"
+    landing = "/data/landing"              # optional, else the global landing
+    policy = "permenpanrb-6-2022"          # optional, else the global policy
+    [agencies.3374.sources]                # optional; datasets not listed come from files
+    skp = { url = "mysql+pymysql://kinerja:${EKINERJA_PW}@db/ekinerja",
+            query = "ekinerja_mariadb/skp.sql" }
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +25,53 @@ from typing import Any
 import yaml
 
 CONFIG_FILES = ("kinerja.toml", "kinerja.yaml", "kinerja.yml")
+CONFIG_ENV = "KINERJA_CONFIG"
+# The datasets of sources.md that a SQL source can replace (schemas.sources.DATASETS; repeated
+# here so that reading settings does not import pandas and pandera).
+SOURCE_DATASETS = ("units", "employees", "calendar", "attendance", "skp", "ratings", "unit_iku",
+                   "budget")
+DEFAULT_CHUNK_ROWS = 50_000
+# A second run of one agency-period waits this long for the first before it fails (6 hours: a
+# province's run; a crashed run releases its lock at once, so waiting never outlives a run).
+DEFAULT_RUN_LOCK_WAIT_S = 6 * 3600.0
+_AGENCY_KEYS = ("name", "landing", "policy", "sources")
+_SOURCE_KEYS = ("url", "query", "chunk_rows")
+_PASSWORD_RE = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """One dataset read from a database: a SQLAlchemy URL and a query file under `sql/sources/`.
+
+    The URL may hold `${VAR}` references, expanded from the environment only when connecting, so
+    a password need not be written into the configuration file. It is never shown in full.
+    """
+
+    dataset: str
+    url: str = field(repr=False)
+    query: str
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+
+    def __repr__(self) -> str:
+        return (f"SqlSource(dataset={self.dataset!r}, url={self.redacted_url!r}, "
+                f"query={self.query!r})")
+
+    @property
+    def redacted_url(self) -> str:
+        return _PASSWORD_RE.sub(r"\1***@", self.url)
+
+
+@dataclass(frozen=True)
+class AgencyConfig:
+    code: str
+    name: str | None = None
+    landing: Path | None = None
+    policy: str | None = None
+    sources: Mapping[str, SqlSource] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -22,38 +82,138 @@ class Settings:
     work: Path = Path(".kinerja/work")
     policy: str = "permenpanrb-6-2022"
     max_quarantine_share: float = 0.20
-    agency_names: dict[str, str] = field(default_factory=dict)
+    agencies: Mapping[str, AgencyConfig] = field(default_factory=dict)
+    run_lock_wait_seconds: float = DEFAULT_RUN_LOCK_WAIT_S
+
+    @property
+    def agency_names(self) -> dict[str, str]:
+        return {code: a.name for code, a in self.agencies.items() if a.name}
+
+    def agency(self, agency_code: str) -> AgencyConfig:
+        """The agency's configuration; an agency not configured gets every default."""
+        return self.agencies.get(agency_code) or AgencyConfig(agency_code)
 
     def agency_name(self, agency_code: str) -> str:
         # warehouse.md: the configured name, or the code itself when none is configured.
-        return self.agency_names.get(agency_code, agency_code)
+        return self.agency(agency_code).name or agency_code
+
+    def agency_landing(self, agency_code: str) -> Path:
+        return self.agency(agency_code).landing or self.landing
+
+    def agency_policy(self, agency_code: str) -> str:
+        return self.agency(agency_code).policy or self.policy
 
 
-def _read_config_file(directory: Path) -> dict[str, Any]:
+def config_path(directory: Path | None = None) -> Path | None:
+    """The configuration file in use: `KINERJA_CONFIG`, else the first of CONFIG_FILES in
+    `directory` (default: the working directory), else None."""
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV}={named}: no such configuration file")
+        return path
     for name in CONFIG_FILES:
-        path = directory / name
+        path = (directory or Path.cwd()) / name
         if path.is_file():
-            if path.suffix == ".toml":
-                return tomllib.loads(path.read_text(encoding="utf-8"))
-            return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {}
+            return path
+    return None
+
+
+def _read_config_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: cannot read the configuration: {error}") from error
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the configuration must be a table of settings")
+    return data
+
+
+def _parse_source(where: str, dataset: str, spec: Any) -> SqlSource:
+    if dataset not in SOURCE_DATASETS:
+        # A misspelt dataset would silently fall back to the landing zone.
+        raise ConfigError(f"{where}: unknown dataset {dataset!r}; one of "
+                          f"{', '.join(SOURCE_DATASETS)}")
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}.{dataset}: expected a table with url and query")
+    unknown = sorted(set(spec) - set(_SOURCE_KEYS))
+    missing = [k for k in ("url", "query") if not spec.get(k)]
+    if unknown or missing:
+        raise ConfigError(f"{where}.{dataset}: " + "; ".join(
+            ([f"unknown key(s) {', '.join(unknown)}"] if unknown else [])
+            + ([f"missing {', '.join(missing)}"] if missing else [])))
+    chunk_rows = int(spec.get("chunk_rows", DEFAULT_CHUNK_ROWS))
+    if chunk_rows < 1:
+        raise ConfigError(f"{where}.{dataset}: chunk_rows must be at least 1")
+    return SqlSource(dataset, str(spec["url"]), str(spec["query"]), chunk_rows)
+
+
+def _parse_agencies(path: Path | None, raw: Any, base: Path) -> dict[str, AgencyConfig]:
+    if not raw:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: agencies must be a table of [agencies.<code>]")
+    agencies: dict[str, AgencyConfig] = {}
+    for key, spec in raw.items():
+        code = str(key)
+        where = f"{path}: agencies.{code}"
+        spec = spec or {}
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{where}: expected a table")
+        unknown = sorted(set(spec) - set(_AGENCY_KEYS))
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: "
+                              f"{', '.join(_AGENCY_KEYS)}")
+        sources = spec.get("sources") or {}
+        if not isinstance(sources, dict):
+            raise ConfigError(f"{where}.sources: expected a table of datasets")
+        agencies[code] = AgencyConfig(
+            code=code,
+            name=str(spec["name"]) if spec.get("name") else None,
+            landing=base / str(spec["landing"]) if spec.get("landing") else None,
+            policy=str(spec["policy"]) if spec.get("policy") else None,
+            sources={d: _parse_source(f"{where}.sources", d, s) for d, s in sources.items()},
+        )
+    return agencies
 
 
 def load_settings(directory: Path | None = None) -> Settings:
-    file = _read_config_file(directory or Path.cwd())
-    agencies = file.get("agencies", {}) or {}
-    names = {str(code): str(spec.get("name", code)) for code, spec in agencies.items()
-             if isinstance(spec, dict)}
+    path = config_path(directory)
+    file = _read_config_file(path)
+    # Relative paths in a file are relative to that file (the working directory for the usual
+    # ./kinerja.toml), so a deployment can point KINERJA_CONFIG anywhere.
+    base = path.parent if path is not None else Path()
 
     def pick(env: str, key: str, default: Any) -> Any:
         return os.environ.get(env) or file.get(key) or default
 
+    def pick_path(env: str, key: str, default: str) -> Path:
+        if os.environ.get(env):
+            return Path(os.environ[env])
+        return base / str(file[key]) if file.get(key) else Path(default)
+
     return Settings(
-        landing=Path(pick("KINERJA_LANDING", "landing", "landing")),
+        landing=pick_path("KINERJA_LANDING", "landing", "landing"),
         warehouse_url=str(pick("KINERJA_WAREHOUSE_URL", "warehouse_url", "sqlite:///warehouse.db")),
-        reports=Path(pick("KINERJA_REPORTS", "reports", "reports")),
-        work=Path(pick("KINERJA_WORK", "work", ".kinerja/work")),
+        reports=pick_path("KINERJA_REPORTS", "reports", "reports"),
+        work=pick_path("KINERJA_WORK", "work", ".kinerja/work"),
         policy=str(pick("KINERJA_POLICY", "policy", "permenpanrb-6-2022")),
         max_quarantine_share=float(file.get("max_quarantine_share", 0.20)),
-        agency_names=names,
+        agencies=_parse_agencies(path, file.get("agencies"), base),
+        run_lock_wait_seconds=_run_lock_wait(file),
     )
+
+
+def _run_lock_wait(file: Mapping[str, Any]) -> float:
+    # 0 is meaningful (fail at once instead of waiting), so no `or` chain here.
+    value = os.environ.get("KINERJA_RUN_LOCK_WAIT") or file.get("run_lock_wait_seconds")
+    seconds = DEFAULT_RUN_LOCK_WAIT_S if value in (None, "") else float(value)
+    if seconds < 0:
+        raise ConfigError("run_lock_wait_seconds must not be negative")
+    return seconds

@@ -2,7 +2,9 @@
 
 A run's life on record: `start_run` (status `running`), `record_validation` (lineage and
 quarantine), then `publish_period` (status `published`) or `fail_run` (status `failed`). Each is
-its own transaction, so a failure is on record even when the publication rolled back.
+its own transaction, so a failure is on record even when the publication rolled back. A
+publication that replaces an earlier one also moves the earlier fact_appraisal rows to history
+and writes the change log (`_supersede`), in the same transaction.
 
 Loading uses COPY on PostgreSQL (psycopg 3) and executemany inserts elsewhere, both inside the
 caller's transaction, through `_load_frame`.
@@ -26,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from kinerja.period import Period
 from schemas.outputs import FACT_TABLES
 from tasks import warehouse
+from tasks.changes import appraisal_changes, employee_outcomes
 from tasks.dimensions import build_dim_employee, build_dim_period, build_dim_unit
 
 log = logging.getLogger(__name__)
@@ -221,14 +224,16 @@ def publish_period(
         # The previous publication's fact rows are still readable here and nowhere later: the
         # history and change log of warehouse.md ("History") are written at this point, against
         # `frames`, before _replace_facts deletes them.
+        changed = _supersede(conn, run_id, agency_code, period, frames)
         _replace_facts(conn, agency_code, period, frames)
         _mark_published(conn, run_id, counts)
     log.info(
-        "published %s %s (run %s): %s",
+        "published %s %s (run %s): %s; %s",
         agency_code,
         period.id,
         run_id,
         ", ".join(f"{name} {len(frame)}" for name, frame in frames.items()),
+        "first publication" if changed is None else f"{changed} change(s) against the last one",
     )
 
 
@@ -332,6 +337,74 @@ def _upsert_dimensions(
         params = {"period_id": period.id} if ":period_id" in statement else {}
         conn.execute(sa.text(statement), params)
         conn.exec_driver_sql(f"DROP TABLE {stage}")
+
+
+def _supersede(
+    conn: Connection,
+    run_id: str,
+    agency_code: str,
+    period: Period,
+    frames: Mapping[str, pd.DataFrame],
+) -> int | None:
+    """History and change log of a re-publication (warehouse.md, "History").
+
+    Copies the agency-period's current fact_appraisal rows to fact_appraisal_history (marked
+    superseded by `run_id`) and writes one appraisal_change row per (nip, field) that differs
+    from `frames`. Returns the number of change rows, or None for the first publication of the
+    agency-period, which replaces nothing and so records nothing.
+    """
+    appraisal = warehouse.reflect_table(conn, "fact_appraisal")
+    followup = warehouse.reflect_table(conn, "fact_followup")
+    old = {
+        table.name: warehouse.typed_frame(
+            table.columns,
+            conn.execute(
+                sa.select(table).where(
+                    table.c.agency_code == agency_code, table.c.period_id == period.id
+                )
+            ).all(),
+        )
+        for table in (appraisal, followup)
+    }
+    if old["fact_appraisal"].empty and not _published_before(conn, run_id, agency_code, period):
+        return None
+    # Server-side copy: the replaced rows never leave the database, so history holds exactly
+    # what was published (and _load_frame stays the path of this run's own rows).
+    history = warehouse.reflect_table(conn, "fact_appraisal_history")
+    columns = [c.name for c in appraisal.columns]
+    conn.execute(
+        sa.insert(history).from_select(
+            [*columns, "superseded_by_run_id"],
+            sa.select(*appraisal.columns, sa.literal(run_id, sa.Text())).where(
+                appraisal.c.agency_code == agency_code, appraisal.c.period_id == period.id
+            ),
+        )
+    )
+    changes = appraisal_changes(
+        employee_outcomes(old["fact_appraisal"], old["fact_followup"]),
+        employee_outcomes(frames["fact_appraisal"], frames["fact_followup"]),
+    )
+    changes.insert(0, "period_id", period.id)
+    changes.insert(0, "agency_code", agency_code)
+    changes.insert(0, "run_id", run_id)
+    return _load_frame(conn, "appraisal_change", changes)
+
+
+def _published_before(conn: Connection, run_id: str, agency_code: str, period: Period) -> bool:
+    runs = warehouse.reflect_table(conn, "pipeline_run")
+    return (
+        conn.execute(
+            sa.select(runs.c.run_id)
+            .where(
+                runs.c.agency_code == agency_code,
+                runs.c.period_id == period.id,
+                runs.c.status == "published",
+                runs.c.run_id != run_id,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def _replace_facts(

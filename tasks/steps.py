@@ -15,14 +15,16 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
+from kinerja.config import SqlSource
 from kinerja.period import Period
 from kinerja.policy import load_policy
 from schemas.outputs import FACT_TABLES
 from schemas.sources import DATASETS, ValidationContext
 from tasks import publish as publisher
 from tasks import warehouse
-from tasks.extract import extract_dataset
 from tasks.score import ScoringInputs, score_period
+from tasks.sql_source import extract_raw
+from tasks.transient import resilient
 from tasks.validate import (
     QUARANTINE_COLUMNS,
     ValidatedDataset,
@@ -65,23 +67,26 @@ def _context(work: WorkFolder, period: Period) -> ValidationContext:
     return ctx
 
 
-@task(name="prepare-warehouse", cache_policy=NONE)
+@task(name="prepare-warehouse", cache_policy=NONE, **resilient("prepare-warehouse"))
 def prepare_warehouse(warehouse_url: str) -> None:
     warehouse.ensure_schema(warehouse.make_engine(warehouse_url))
 
 
-@task(name="open-run", cache_policy=NONE)
+@task(name="open-run", cache_policy=NONE, **resilient("open-run"))
 def open_run(warehouse_url: str, **run: Any) -> None:
     publisher.start_run(warehouse.make_engine(warehouse_url), **run)
 
 
-@task(name="validate", task_run_name="validate-{dataset}", cache_policy=NONE)
-def validate_source(dataset: str, folder: str, period_id: str, work_root: str) -> dict[str, Any]:
-    """Extract one dataset from the landing zone, validate it, stage accepted and quarantined rows.
-    Returns the row accounting per file."""
+@task(name="validate", task_run_name="validate-{dataset}", cache_policy=NONE,
+      **resilient("validate"))
+def validate_source(dataset: str, folder: str, period_id: str, work_root: str,
+                    source: SqlSource | None = None, agency_code: str = "") -> dict[str, Any]:
+    """Extract one dataset (from its SQL source when the agency configures one, else from the
+    landing zone), validate it, stage accepted and quarantined rows.
+    Returns the row accounting per file (or query)."""
     work = WorkFolder(work_root)
     period = Period.parse(period_id)
-    raw = extract_dataset(Path(folder), dataset)
+    raw = extract_raw(dataset, folder, source, agency_code, period)
     validated = validate_dataset(raw, _context(work, period))
     work.write("accepted", dataset, validated.accepted)
     work.write("quarantine", dataset, validated.quarantine)
@@ -107,7 +112,7 @@ def validate_source(dataset: str, folder: str, period_id: str, work_root: str) -
     }
 
 
-@task(name="record-validation", cache_policy=NONE)
+@task(name="record-validation", cache_policy=NONE, **resilient("record-validation"))
 def record_validation(warehouse_url: str, run_id: str, agency_code: str, period_id: str,
                       work_root: str, summaries: list[dict[str, Any]]) -> None:
     """Lineage and quarantine go on record even when the run then fails on a quarantine limit."""
@@ -134,7 +139,7 @@ def enforce_quarantine_limits(work_root: str, summaries: list[dict[str, Any]],
         check_quarantine_share(stub, limit)
 
 
-@task(name="load-earlier-periods", cache_policy=NONE)
+@task(name="load-earlier-periods", cache_policy=NONE, **resilient("load-earlier-periods"))
 def load_earlier_periods(warehouse_url: str, agency_code: str, period_id: str,
                          work_root: str) -> None:
     work = WorkFolder(work_root)
@@ -144,7 +149,7 @@ def load_earlier_periods(warehouse_url: str, agency_code: str, period_id: str,
     work.write("prior", "predikat", prior_predikat)
 
 
-@task(name="score", cache_policy=NONE)
+@task(name="score", cache_policy=NONE, **resilient("score"))
 def score(agency_code: str, period_id: str, policy_ref: str, work_root: str) -> dict[str, int]:
     """The policy of scoring.md over the staged frames; returns the predikat counts."""
     work = WorkFolder(work_root)
@@ -163,7 +168,7 @@ def score(agency_code: str, period_id: str, policy_ref: str, work_root: str) -> 
     return {str(k): int(v) for k, v in counts.items()}
 
 
-@task(name="publish", cache_policy=NONE)
+@task(name="publish", cache_policy=NONE, **resilient("publish"))
 def publish(warehouse_url: str, run_id: str, agency_code: str, agency_name: str, period_id: str,
             work_root: str, counts: dict[str, int]) -> None:
     work = WorkFolder(work_root)
@@ -180,6 +185,29 @@ def publish(warehouse_url: str, run_id: str, agency_code: str, agency_name: str,
     )
 
 
-@task(name="close-failed-run", cache_policy=NONE)
+@task(name="close-failed-run", cache_policy=NONE, **resilient("close-failed-run"))
 def close_failed_run(warehouse_url: str, run_id: str, message: str) -> None:
     publisher.fail_run(warehouse.make_engine(warehouse_url), run_id, message)
+
+
+@task(name="check", cache_policy=NONE, **resilient("check"))
+def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_dir: str,
+                  policy_ref: str | None = None) -> dict[str, Any]:
+    """The data-quality suite over the agency-period's publication, recorded on its run, with
+    its Data Docs under `reports_dir`. A failed expectation is returned, not raised."""
+    # Great Expectations takes seconds to import: only runs that got this far pay for it.
+    from tasks.check import check_publication
+
+    result = check_publication(warehouse.make_engine(warehouse_url), agency_code, period_id,
+                               reports_dir, policy_ref)
+    return {"quality_status": result["status"], "quality_failed": result["failed"],
+            "quality_evaluated": result["evaluated"], "data_docs": result["data_docs"]}
+
+
+@task(name="report", cache_policy=NONE, **resilient("report"))
+def write_reports(warehouse_url: str, agency_code: str, period_id: str,
+                  reports_dir: str) -> dict[str, str]:
+    """The HTML report and the HR workbook of the agency-period's publication: their paths."""
+    from tasks.report import write_reports as write
+
+    return write(warehouse.make_engine(warehouse_url), agency_code, period_id, reports_dir)

@@ -1,0 +1,162 @@
+"""The `backfill` flow: re-run an agency's periods in order after a correction of its sources.
+
+Later periods read earlier ones as currently published (S2 absences year to date, promotion over
+four semesters, scoring.md section 8), so a correction of one period is carried forward by
+re-running it and every period after it, one `semester_appraisal` subflow each (kind
+`backfill`). Each period publishes atomically on its own: the backfill stops at the first period
+that fails, the periods before it stay re-published, the ones from it on stay as they were.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+
+from flows.semester import _one_line, semester_appraisal
+from kinerja.config import load_settings
+from kinerja.period import Period, periods_between
+from tasks import steps, warehouse
+from tasks.change_log import run_changes
+
+
+class BackfillFailed(RuntimeError):
+    """A backfill stopped at `period_id` because its run failed with `reason`.
+
+    `completed` holds the change summaries of the periods re-published before it, `not_run` the
+    periods from `period_id` on, which keep their previous publication.
+    """
+
+    def __init__(self, agency_code: str, period_id: str, reason: str,
+                 completed: list[dict[str, Any]] | None = None,
+                 not_run: list[str] | None = None, published: bool = False) -> None:
+        self.agency_code = agency_code
+        self.period_id = period_id
+        self.reason = reason
+        self.completed = list(completed or [])
+        self.not_run = list(not_run or [])
+        # True when the failing run had already published its period (a step after the
+        # publication failed): that period is then re-published, not left as it was.
+        self.published = published
+        done = [c["period_id"] for c in self.completed] + ([period_id] if published else [])
+        failed = "failed after publishing" if published else "failed"
+        super().__init__(
+            f"backfill of {agency_code} stopped at {period_id} ({failed}): {reason} "
+            f"(re-published: {', '.join(done) or 'none'}; "
+            f"not re-run: {', '.join(self.not_run) or 'none'})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Prefect may persist a failed flow's exception; keep every attribute across pickling.
+        return (type(self), (self.agency_code, self.period_id, self.reason, self.completed,
+                             self.not_run, self.published))
+
+
+@task(name="plan-backfill", cache_policy=NONE)
+def plan_backfill(warehouse_url: str, agency_code: str, from_period: str,
+                  to_period: str | None) -> list[str]:
+    """The periods to re-run, in order; `to_period` defaults to the latest published one."""
+    first = Period.parse(from_period)
+    engine = warehouse.make_engine(warehouse_url)
+    try:
+        latest = warehouse.latest_published_period(engine, agency_code)
+    finally:
+        engine.dispose()
+    if to_period is None:
+        if latest is None:
+            raise ValueError(f"agency {agency_code} has no published period: nothing to backfill "
+                             "(use kinerja run for a first publication)")
+        last = Period.parse(latest)
+    else:
+        last = Period.parse(to_period)
+    if last < first:
+        raise ValueError(f"--to {last.id} is before --from {first.id}")
+    if latest is not None and last.id < latest:
+        # scoring.md: a correction must flow into every later published period.
+        get_run_logger().warning(
+            "%s: published periods after %s (up to %s) are not re-run and may still read the "
+            "uncorrected values", agency_code, last.id, latest)
+    return [p.id for p in periods_between(first, last)]
+
+
+@task(name="summarise-changes", cache_policy=NONE)
+def summarise_changes(warehouse_url: str, run_id: str) -> dict[str, Any]:
+    """What the run changed against the publication it replaced (counts and short lists)."""
+    engine = warehouse.make_engine(warehouse_url)
+    try:
+        return run_changes(engine, run_id).summary()
+    finally:
+        engine.dispose()
+
+
+def _published_since(warehouse_url: str, agency_code: str, period_id: str,
+                     since: datetime) -> bool:
+    """Whether a run of the agency-period that started at or after `since` published."""
+    engine = warehouse.make_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            runs = warehouse.reflect_table(conn, "pipeline_run")
+            return conn.execute(
+                sa.select(runs.c.run_id).where(
+                    runs.c.agency_code == agency_code, runs.c.period_id == period_id,
+                    runs.c.kind == "backfill", runs.c.status == "published",
+                    runs.c.started_at >= since,
+                ).limit(1)
+            ).first() is not None
+    finally:
+        engine.dispose()
+
+
+@flow(name="backfill", log_prints=True)
+def backfill(
+    agency_code: str,
+    from_period: str,
+    to_period: str | None = None,
+    landing: str | None = None,
+    warehouse_url: str | None = None,
+    reports: str | None = None,
+    policy: str | None = None,
+    agency_name: str | None = None,
+) -> dict[str, Any]:
+    """Re-run `from_period` through `to_period` (default: the agency's latest published period)
+    in order, each as a `semester_appraisal` run of kind `backfill`.
+
+    Returns the agency, the periods and, per period, the change summary of its run (change rows,
+    employees changed, predikat changes, files changed against the replaced run). Raises
+    `BackfillFailed` at the first period that fails.
+    """
+    url = warehouse_url or load_settings().warehouse_url
+    logger = get_run_logger()
+    steps.prepare_warehouse(url)
+    periods = plan_backfill(url, agency_code, from_period, to_period)
+    logger.info("backfill of %s: %s", agency_code, ", ".join(periods))
+    completed: list[dict[str, Any]] = []
+    for index, period_id in enumerate(periods):
+        started = warehouse.utcnow()
+        try:
+            summary = semester_appraisal(
+                agency_code=agency_code, period_id=period_id, landing=landing,
+                warehouse_url=url, reports=reports, policy=policy, kind="backfill",
+                agency_name=agency_name,
+            )
+        except Exception as error:
+            try:
+                published = _published_since(url, agency_code, period_id, started)
+            except Exception:  # the warehouse itself may be what failed: keep the first reason
+                published = False
+            failure = BackfillFailed(agency_code, period_id, _one_line(error), completed,
+                                     periods[index + 1 if published else index:], published)
+            logger.error("%s", failure)
+            raise failure from error
+        changes = summarise_changes(url, summary["run_id"])
+        completed.append(changes)
+        logger.info(
+            "%s re-published by run %s: %d change(s) for %d employee(s), predikat changed for "
+            "%d, %d file(s) differ from run %s", period_id, summary["run_id"],
+            changes["change_rows"], changes["employees_changed"],
+            len(changes["predikat_changed"]), len(changes["files_changed"]),
+            changes["replaced_run_id"])
+    return {"agency_code": agency_code, "periods": periods, "runs": completed}

@@ -1,0 +1,219 @@
+"""Reads of what a run changed: its change log with names, the run it replaced, the files that
+differ from that run's, and a short summary (used by `kinerja changes` and the backfill flow).
+
+The change log itself is written by `tasks/publish.py` inside the publishing transaction; the
+comparisons are the pure functions of `tasks/changes.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tasks import warehouse
+from tasks.changes import ABSENT, EMPLOYEE_FIELD, PRESENT, field_rank, source_file_changes
+
+LOG_COLUMNS = ("nip", "name", "unit_code", "unit_name", "field", "old_value", "new_value")
+
+
+@dataclass
+class RunChanges:
+    """What one run changed against the publication it replaced."""
+
+    run: dict[str, Any]
+    replaced_run_id: str | None
+    log: pd.DataFrame  # LOG_COLUMNS, ordered by nip and field
+    files: pd.DataFrame  # tasks.changes.FILE_CHANGE_COLUMNS (empty without a replaced run)
+
+    @property
+    def change_rows(self) -> int:
+        return len(self.log)
+
+    @property
+    def employees_changed(self) -> int:
+        return int(self.log["nip"].nunique())
+
+    @property
+    def predikat(self) -> pd.DataFrame:
+        """nip, name, unit_name, old_value, new_value of the employees whose predikat changed."""
+        rows = self.log[self.log["field"] == "predikat"]
+        return rows[["nip", "name", "unit_name", "old_value", "new_value"]].reset_index(drop=True)
+
+    @property
+    def appeared(self) -> list[str]:
+        star = self.log[(self.log["field"] == EMPLOYEE_FIELD) & (self.log["new_value"] == PRESENT)]
+        return star["nip"].tolist()
+
+    @property
+    def disappeared(self) -> list[str]:
+        star = self.log[(self.log["field"] == EMPLOYEE_FIELD) & (self.log["new_value"] == ABSENT)]
+        return star["nip"].tolist()
+
+    def summary(self) -> dict[str, Any]:
+        """Plain, JSON-able figures (what a Prefect flow returns)."""
+        return {
+            "run_id": self.run["run_id"],
+            "agency_code": self.run["agency_code"],
+            "period_id": self.run["period_id"],
+            "replaced_run_id": self.replaced_run_id,
+            "change_rows": self.change_rows,
+            "employees_changed": self.employees_changed,
+            "predikat_changed": [
+                {"nip": r.nip, "old": r.old_value, "new": r.new_value}
+                for r in self.predikat.itertuples(index=False)
+            ],
+            "appeared": self.appeared,
+            "disappeared": self.disappeared,
+            "files_changed": [
+                {"dataset": r.dataset, "path": r.path, "change": r.change}
+                for r in self.files.itertuples(index=False)
+            ],
+        }
+
+
+def run_record(engine: Engine, run_id: str) -> dict[str, Any] | None:
+    """The pipeline_run row of `run_id` as a dict, or None."""
+    with engine.connect() as conn:
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def latest_published_run(engine: Engine, agency_code: str, period_id: str) -> str | None:
+    """The run whose rows are the agency-period's current publication, or None."""
+    with engine.connect() as conn:
+        appraisal = warehouse.reflect_table(conn, "fact_appraisal")
+        current = conn.execute(
+            sa.select(appraisal.c.run_id)
+            .where(appraisal.c.agency_code == agency_code, appraisal.c.period_id == period_id)
+            .limit(1)
+        ).scalar_one_or_none()
+        if current is not None:
+            return str(current)
+        # A publication without appraisal rows: the run that published last.
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        return conn.execute(
+            sa.select(runs.c.run_id)
+            .where(
+                runs.c.agency_code == agency_code,
+                runs.c.period_id == period_id,
+                runs.c.status == "published",
+            )
+            .order_by(runs.c.finished_at.desc(), runs.c.started_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+
+def replaced_run_id(engine: Engine, run_id: str) -> str | None:
+    """The run whose publication `run_id` replaced (or, for a run that did not publish, would
+    have replaced): the run of the history rows it superseded, else the agency-period's latest
+    run published before it started."""
+    with engine.connect() as conn:
+        history = warehouse.reflect_table(conn, "fact_appraisal_history")
+        superseded = conn.execute(
+            sa.select(history.c.run_id)
+            .where(history.c.superseded_by_run_id == run_id)
+            .limit(1)
+        ).scalar_one_or_none()
+        if superseded is not None:
+            return str(superseded)
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        this = conn.execute(
+            sa.select(runs.c.agency_code, runs.c.period_id, runs.c.started_at).where(
+                runs.c.run_id == run_id
+            )
+        ).first()
+        if this is None:
+            return None
+        # A run that published after `run_id` started was not replaced by it.
+        return conn.execute(
+            sa.select(runs.c.run_id)
+            .where(
+                runs.c.agency_code == this.agency_code,
+                runs.c.period_id == this.period_id,
+                runs.c.status == "published",
+                runs.c.run_id != run_id,
+                runs.c.finished_at <= this.started_at,
+            )
+            .order_by(runs.c.finished_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+
+def change_log(engine: Engine, run_id: str) -> pd.DataFrame:
+    """The appraisal_change rows of `run_id` with the employee's name and unit (LOG_COLUMNS),
+    ordered by nip and then field in table order. The unit is the one v_perubahan shows."""
+    with engine.connect() as conn:
+        change = warehouse.reflect_table(conn, "appraisal_change")
+        current = warehouse.reflect_table(conn, "fact_appraisal")
+        history = warehouse.reflect_table(conn, "fact_appraisal_history")
+        employee = warehouse.reflect_table(conn, "dim_employee")
+        unit = warehouse.reflect_table(conn, "dim_unit")
+        same_row = [
+            lambda t: t.c.agency_code == change.c.agency_code,
+            lambda t: t.c.period_id == change.c.period_id,
+            lambda t: t.c.nip == change.c.nip,
+        ]
+        unit_code = sa.func.coalesce(
+            current.c.unit_code, history.c.unit_code, employee.c.unit_code, type_=sa.Text()
+        ).label("unit_code")
+        joined = (
+            change.outerjoin(current, sa.and_(*(c(current) for c in same_row)))
+            .outerjoin(
+                history,
+                sa.and_(history.c.superseded_by_run_id == change.c.run_id,
+                        *(c(history) for c in same_row)),
+            )
+            .outerjoin(employee, employee.c.nip == change.c.nip)
+            .outerjoin(
+                unit,
+                sa.and_(unit.c.agency_code == change.c.agency_code,
+                        unit.c.unit_code == unit_code),
+            )
+        )
+        statement = (
+            sa.select(change.c.nip, employee.c.name, unit_code, unit.c.unit_name,
+                      change.c.field, change.c.old_value, change.c.new_value)
+            .select_from(joined)
+            .where(change.c.run_id == run_id)
+        )
+        rows = conn.execute(statement).all()
+        log = warehouse.typed_frame(list(statement.selected_columns), rows)
+    return (
+        log.assign(_order=field_rank(log["field"]))
+        .sort_values(["nip", "_order", "field"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+
+
+def file_changes(engine: Engine, old_run_id: str, new_run_id: str) -> pd.DataFrame:
+    """The files of `new_run_id` added, removed or changed (by SHA-256) against `old_run_id`'s."""
+    with engine.connect() as conn:
+        files = warehouse.reflect_table(conn, "source_file")
+        columns = [files.c.run_id, files.c.dataset, files.c.path, files.c.sha256]
+        rows = conn.execute(
+            sa.select(*columns).where(files.c.run_id.in_([old_run_id, new_run_id]))
+        ).all()
+    read = warehouse.typed_frame(columns, rows)
+    return source_file_changes(read[read["run_id"] == old_run_id],
+                               read[read["run_id"] == new_run_id])
+
+
+def run_changes(engine: Engine, run_id: str) -> RunChanges:
+    """Everything `kinerja changes` shows about one run. Without a replaced run (a first
+    publication) the log is empty and no files are compared."""
+    run = run_record(engine, run_id)
+    if run is None:
+        raise ValueError(f"no run {run_id} in the warehouse")
+    replaced = replaced_run_id(engine, run_id)
+    if replaced is None:
+        none = pd.DataFrame(columns=["dataset", "path", "sha256"])
+        files = source_file_changes(none, none)
+    else:
+        files = file_changes(engine, replaced, run_id)
+    return RunChanges(run, replaced, change_log(engine, run_id), files)

@@ -1,0 +1,303 @@
+"""Runs the data-quality suite of `schemas/quality.py` over one agency-period's publication.
+
+The suite checks what is on the warehouse, not what the run meant to write: the tables are read
+back with SQLAlchemy in one read transaction and validated as DataFrames through Great
+Expectations' pandas datasource, the same on SQLite and PostgreSQL (GX's SQL datasources would
+need a query asset per table and dialect, and would read each table at a different moment). An
+ephemeral GX context keeps nothing between runs; its Data Docs site is written to
+`<reports>/datadocs/<agency>_<period>/index.html`.
+
+The verdict is recorded on the run that published the checked rows (`pipeline_run.quality_*`,
+migration 0002). A failed expectation is a finding, not an error: the publication stays, the run
+keeps status `published`, and the HR report shows what failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from kinerja.period import Period
+from kinerja.policy import load_policy
+from schemas.quality import (
+    QUALITY_TABLES,
+    QualityCodes,
+    build_suites,
+    quality_codes,
+    quality_frames,
+    suite_name,
+)
+from tasks import warehouse
+from tasks.report import employees_of, publishing_run, select_rows, snapshot
+
+log = logging.getLogger(__name__)
+
+QUALITY_STATUSES = ("passed", "failed")
+# Bounds what a run's quality_summary holds: enough for HR to see what broke; the Data Docs
+# have the rest.
+MAX_FAILURES = 200
+MAX_SAMPLE = 10
+_DOCS_SITE = "kinerja"
+# GX keeps its current context in a module global; checks in one process take turns.
+_GX_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Publication:
+    """The run whose rows are the agency-period's current publication."""
+
+    run_id: str
+    policy_name: str | None
+    policy_hash: str | None
+    employees_accepted: int
+    units_accepted: int
+
+
+def data_docs_dir(reports_dir: str | Path, agency_code: str, period_id: str) -> Path:
+    return Path(reports_dir) / "datadocs" / f"{agency_code}_{period_id}"
+
+
+def current_publication(conn: Connection, agency_code: str, period_id: str) -> Publication:
+    """The agency-period's current publication (`tasks.report.publishing_run`) and what its run
+    accepted. Raises ValueError when nothing is published."""
+    run = publishing_run(conn, agency_code, period_id)
+    files = warehouse.reflect_table(conn, "source_file")
+    accepted = dict(conn.execute(
+        sa.select(files.c.dataset, sa.func.sum(files.c.rows_accepted))
+        .where(files.c.run_id == run["run_id"])
+        .group_by(files.c.dataset)
+    ).all())
+    return Publication(
+        run_id=run["run_id"],
+        policy_name=run["policy_name"],
+        policy_hash=run["policy_hash"],
+        employees_accepted=int(accepted.get("employees") or 0),
+        units_accepted=int(accepted.get("units") or 0),
+    )
+
+
+def read_quality_tables(conn: Connection, agency_code: str,
+                        period_id: str) -> dict[str, pd.DataFrame]:
+    """The published rows the suite checks: the agency-period's facts and their dimensions."""
+    tables = {name: select_rows(conn, name, agency_code=agency_code, period_id=period_id)
+              for name in QUALITY_TABLES if name.startswith("fact_")}
+    tables["dim_agency"] = select_rows(conn, "dim_agency", agency_code=agency_code)
+    tables["dim_period"] = select_rows(conn, "dim_period", period_id=period_id)
+    tables["dim_unit"] = select_rows(conn, "dim_unit", agency_code=agency_code)
+    # The agency's employees, and those its facts name whose row now carries the agency they
+    # moved to (a NIP is national): both are this period's dimension rows.
+    own = select_rows(conn, "dim_employee", agency_code=agency_code)
+    moved = employees_of(conn, agency_code, period_id)
+    tables["dim_employee"] = (pd.concat([own, moved[moved["agency_code"] != agency_code]],
+                                        ignore_index=True)
+                              .sort_values("nip", kind="stable").reset_index(drop=True))
+    return tables
+
+
+def _codes_for(publication: Publication, policy: str | None) -> QualityCodes:
+    """Codes of the policy the run scored with: `policy` when given (the flow passes its own),
+    else the shipped policy named on the run, else the default policy's."""
+    ref = policy or publication.policy_name
+    if ref is None:
+        return quality_codes()
+    try:
+        loaded = load_policy(ref)
+    except (FileNotFoundError, ValueError) as error:
+        log.warning("policy %r of run %s not found (%s): checking against the default policy",
+                    ref, publication.run_id, error)
+        return quality_codes()
+    if publication.policy_hash and loaded.hash != publication.policy_hash:
+        log.warning("policy %s has changed since run %s scored with it", ref,
+                    publication.run_id)
+    return quality_codes(loaded)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly version of a value GX reports (numpy scalars, tuples, timestamps)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, datetime | date | pd.Timestamp):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    seen: set[str] = set()
+    out = []
+    for value in values:
+        key = json.dumps(value, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(value)
+    return out
+
+
+def _failure(table: str, result: Any) -> dict[str, Any]:
+    config = result.expectation_config
+    kwargs = dict(config.kwargs)
+    details = result.result or {}
+    exception = result.exception_info or {}
+    error = exception.get("exception_message") if exception.get("raised_exception") else None
+    columns = kwargs.get("column") or kwargs.get("column_list") or [
+        c for c in (kwargs.get("column_A"), kwargs.get("column_B")) if c]
+    return {
+        "table": table,
+        "expectation": config.type,
+        "column": (", ".join(columns) if isinstance(columns, list) else columns) or None,
+        "uraian": (config.meta or {}).get("uraian"),
+        "unexpected_count": _plain(details.get("unexpected_count")),
+        "element_count": _plain(details.get("element_count")),
+        "observed_value": _plain(details.get("observed_value")),
+        "sample": _distinct(_plain(details.get("partial_unexpected_list") or []))[:MAX_SAMPLE],
+        "error": error,
+    }
+
+
+def run_suite(frames: Mapping[str, pd.DataFrame], codes: QualityCodes,
+              parameters: Mapping[str, Any], docs_dir: Path, run_name: str) -> dict[str, Any]:
+    """Validate every table of `frames` against its suite; write the Data Docs to `docs_dir`
+    (replacing what was there); return the summary recorded on the run."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    suites = build_suites(codes)
+    # GX's filesystem store takes absolute paths only (reports default to ./reports).
+    docs_dir = Path(docs_dir).resolve()
+    tables: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    with _GX_LOCK:
+        # The site holds exactly this check: a page left from an earlier check would list
+        # results that no longer describe the publication.
+        shutil.rmtree(docs_dir, ignore_errors=True)
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            data_docs_sites={_DOCS_SITE: {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                  "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }},
+            # Progress bars would interleave with Prefect's log lines on a terminal.
+            progress_bars=ProgressBarsConfig(globally=False),
+        ))
+        source = context.data_sources.add_pandas("warehouse")
+        identifier = gx.RunIdentifier(run_name=run_name)
+        for table in QUALITY_TABLES:
+            # Given whole: adding expectations one by one re-saves the suite each time.
+            suite = context.suites.add(
+                gx.ExpectationSuite(name=suite_name(table), expectations=suites[table]))
+            batch = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe(
+                "published")
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=suite_name(table), data=batch, suite=suite))
+            result = definition.run(
+                batch_parameters={"dataframe": frames[table]},
+                expectation_parameters=dict(parameters),
+                result_format="SUMMARY",
+                run_id=identifier,
+            )
+            failed = [r for r in result.results if not r.success]
+            tables.append({"table": table, "rows": len(frames[table]),
+                           "evaluated": len(result.results), "failed": len(failed)})
+            failures += [_failure(table, r) for r in failed]
+        sites = context.build_data_docs(site_names=[_DOCS_SITE])
+    evaluated = sum(t["evaluated"] for t in tables)
+    failed_count = sum(t["failed"] for t in tables)
+    index = docs_dir / "index.html"
+    if _DOCS_SITE not in sites or not index.is_file():
+        raise RuntimeError(f"Great Expectations wrote no Data Docs to {docs_dir}")
+    return {
+        "status": "passed" if failed_count == 0 else "failed",
+        "evaluated": evaluated,
+        "successful": evaluated - failed_count,
+        "failed": failed_count,
+        "tables": tables,
+        "failures": failures[:MAX_FAILURES],
+        "failures_left_out": max(0, len(failures) - MAX_FAILURES),
+        "data_docs": str(index),
+    }
+
+
+def record_quality(engine: Engine, run_id: str, summary: Mapping[str, Any]) -> None:
+    """Put the suite's verdict on the run; its status (`published`) is left as it is."""
+    status = summary["status"]
+    if status not in QUALITY_STATUSES:
+        raise ValueError(f"quality status must be one of {QUALITY_STATUSES}, not {status!r}")
+    with warehouse.write_transaction(engine) as conn:
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        result = conn.execute(
+            sa.update(runs).where(runs.c.run_id == run_id).values(
+                quality_status=status,
+                quality_checked_at=warehouse.utcnow(),
+                quality_summary=json.dumps(summary, ensure_ascii=False),
+            )
+        )
+        if result.rowcount != 1:
+            raise ValueError(f"no pipeline_run row for run {run_id}")
+
+
+def check_publication(engine: Engine, agency_code: str, period_id: str,
+                      reports_dir: str | Path, policy: str | None = None) -> dict[str, Any]:
+    """Run the suite over the agency-period's current publication, write its Data Docs, record
+    the verdict on the publishing run. Returns the summary, with `run_id` added."""
+    period_id = Period.parse(period_id).id
+    with snapshot(engine) as conn:
+        publication = current_publication(conn, agency_code, period_id)
+        tables = read_quality_tables(conn, agency_code, period_id)
+    frames = quality_frames(tables)
+    parameters = {
+        "run_id": [publication.run_id],
+        "employees_accepted": publication.employees_accepted,
+        "units_accepted": publication.units_accepted,
+    }
+    summary = run_suite(
+        frames, _codes_for(publication, policy), parameters,
+        data_docs_dir(reports_dir, agency_code, period_id),
+        run_name=f"{agency_code}_{period_id}_{publication.run_id}",
+    )
+    summary = {"run_id": publication.run_id, "checked_at": warehouse.utcnow().isoformat(
+        timespec="seconds"), **summary}
+    record_quality(engine, publication.run_id, summary)
+    level = logging.INFO if summary["status"] == "passed" else logging.WARNING
+    log.log(level, "quality of %s %s (run %s): %s, %d of %d expectations failed; Data Docs %s",
+            agency_code, period_id, publication.run_id, summary["status"], summary["failed"],
+            summary["evaluated"], summary["data_docs"])
+    return summary
+
+
+def recorded_quality(engine: Engine, run_id: str) -> dict[str, Any] | None:
+    """The suite's summary recorded on a run, or None if it was never checked."""
+    with engine.connect() as conn:
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        text = conn.execute(
+            sa.select(runs.c.quality_summary).where(runs.c.run_id == run_id)
+        ).scalar_one_or_none()
+    return json.loads(text) if text else None
