@@ -139,7 +139,9 @@ def backfill(
         try:
             summary = semester_appraisal(
                 agency_code=agency_code, period_id=period_id, landing=landing,
-                warehouse_url=url, reports=reports, policy=policy, kind="backfill",
+                # The caller's value, not the resolved URL: a password must not become a
+                # Prefect parameter of every subflow.
+                warehouse_url=warehouse_url, reports=reports, policy=policy, kind="backfill",
                 agency_name=agency_name,
             )
         except Exception as error:

@@ -66,6 +66,13 @@ def _quiet_tracebacks() -> None:
             handler.addFilter(_NoTracebacks())
 
 
+def _warehouse_via_environment(warehouse: str | None) -> None:
+    """Hand --warehouse to the flow through the environment: a flow parameter is stored and
+    shown by Prefect, and the URL may carry a password."""
+    if warehouse:
+        os.environ["KINERJA_WAREHOUSE_URL"] = warehouse
+
+
 def _fail(error: BaseException) -> None:
     if _state["debug"]:
         raise error
@@ -117,9 +124,10 @@ def run(
 
     try:
         Period.parse(period)
+        _warehouse_via_environment(warehouse)
         summary = semester_appraisal(
             agency_code=agency, period_id=period,
-            landing=str(landing) if landing else None, warehouse_url=warehouse,
+            landing=str(landing) if landing else None, warehouse_url=None,
             reports=str(reports) if reports else None, policy=policy, kind="manual",
         )
     except Exception as error:  # one line on failure; --debug shows the traceback
@@ -258,9 +266,10 @@ def backfill(
         for value in (from_period, to_period):
             if value is not None:
                 Period.parse(value)
+        _warehouse_via_environment(warehouse)
         result = backfill_flow(
             agency_code=agency, from_period=from_period, to_period=to_period,
-            landing=str(landing) if landing else None, warehouse_url=warehouse,
+            landing=str(landing) if landing else None, warehouse_url=None,
             reports=str(reports) if reports else None, policy=policy,
         )
     except BackfillFailed as error:

@@ -74,3 +74,24 @@ def test_failed_run_is_one_line_without_traceback(prefect_harness, tmp_path):
     assert result.stderr.strip().splitlines()[-1] == (
         "kinerja: error: landing/3374/2025-S1: no such period folder in the landing zone")
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_warehouse_password_stays_out_of_prefect_and_output(prefect_harness, tmp_path,
+                                                            postgres_url):
+    import sqlalchemy.engine
+    from prefect.client.orchestration import get_client
+
+    # trust authentication ignores the password, so a real run can carry one
+    url = sqlalchemy.engine.make_url(postgres_url).set(password="s3cret-wh-pw")
+    runner.invoke(app, ["generate", "--agency", "3374", "--employees", "30", "--periods",
+                        "2025-S1", "--out", str(tmp_path / "landing")])
+    result = kinerja("run", "--agency", "3374", "--period", "2025-S1", "--warehouse",
+                     url.render_as_string(hide_password=False), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "s3cret-wh-pw" not in result.stdout + result.stderr
+    assert "***" in result.stdout
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs()
+    assert runs
+    assert not [r.name for r in runs if "s3cret-wh-pw" in repr(r.parameters)]
