@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -66,11 +68,23 @@ def _quiet_tracebacks() -> None:
             handler.addFilter(_NoTracebacks())
 
 
-def _warehouse_via_environment(warehouse: str | None) -> None:
+@contextmanager
+def _warehouse_via_environment(warehouse: str | None) -> Iterator[None]:
     """Hand --warehouse to the flow through the environment: a flow parameter is stored and
-    shown by Prefect, and the URL may carry a password."""
-    if warehouse:
-        os.environ["KINERJA_WAREHOUSE_URL"] = warehouse
+    shown by Prefect, and the URL may carry a password. Restored afterwards, for callers that
+    run several commands in one process."""
+    if not warehouse:
+        yield
+        return
+    previous = os.environ.get("KINERJA_WAREHOUSE_URL")
+    os.environ["KINERJA_WAREHOUSE_URL"] = warehouse
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("KINERJA_WAREHOUSE_URL", None)
+        else:
+            os.environ["KINERJA_WAREHOUSE_URL"] = previous
 
 
 def _fail(error: BaseException) -> None:
@@ -124,12 +138,12 @@ def run(
 
     try:
         Period.parse(period)
-        _warehouse_via_environment(warehouse)
-        summary = semester_appraisal(
-            agency_code=agency, period_id=period,
-            landing=str(landing) if landing else None, warehouse_url=None,
-            reports=str(reports) if reports else None, policy=policy, kind="manual",
-        )
+        with _warehouse_via_environment(warehouse):
+            summary = semester_appraisal(
+                agency_code=agency, period_id=period,
+                landing=str(landing) if landing else None, warehouse_url=None,
+                reports=str(reports) if reports else None, policy=policy, kind="manual",
+            )
     except Exception as error:  # one line on failure; --debug shows the traceback
         _fail(error)
     _print_summary(summary)
@@ -266,12 +280,12 @@ def backfill(
         for value in (from_period, to_period):
             if value is not None:
                 Period.parse(value)
-        _warehouse_via_environment(warehouse)
-        result = backfill_flow(
-            agency_code=agency, from_period=from_period, to_period=to_period,
-            landing=str(landing) if landing else None, warehouse_url=None,
-            reports=str(reports) if reports else None, policy=policy,
-        )
+        with _warehouse_via_environment(warehouse):
+            result = backfill_flow(
+                agency_code=agency, from_period=from_period, to_period=to_period,
+                landing=str(landing) if landing else None, warehouse_url=None,
+                reports=str(reports) if reports else None, policy=policy,
+            )
     except BackfillFailed as error:
         if error.completed:
             _print_backfill(agency, error.completed)

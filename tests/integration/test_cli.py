@@ -95,3 +95,16 @@ def test_warehouse_password_stays_out_of_prefect_and_output(prefect_harness, tmp
         runs = client.read_flow_runs()
     assert runs
     assert not [r.name for r in runs if "s3cret-wh-pw" in repr(r.parameters)]
+
+
+def test_warehouse_option_leaves_the_environment_as_it_was(monkeypatch):
+    from kinerja.cli import _warehouse_via_environment
+
+    monkeypatch.delenv("KINERJA_WAREHOUSE_URL", raising=False)
+    with _warehouse_via_environment("sqlite:///elsewhere.db"):
+        assert os.environ["KINERJA_WAREHOUSE_URL"] == "sqlite:///elsewhere.db"
+    assert "KINERJA_WAREHOUSE_URL" not in os.environ
+    monkeypatch.setenv("KINERJA_WAREHOUSE_URL", "sqlite:///configured.db")
+    with _warehouse_via_environment("sqlite:///elsewhere.db"):
+        pass
+    assert os.environ["KINERJA_WAREHOUSE_URL"] == "sqlite:///configured.db"
