@@ -68,6 +68,25 @@ def mariadb_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """The same test on the embedded SQLite warehouse and on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def engine(warehouse_url: str) -> Iterator[sa.Engine]:
+    """An engine on `warehouse_url` with the warehouse schema in place."""
+    from tasks.warehouse import ensure_schema, make_engine
+
+    engine = make_engine(warehouse_url)
+    ensure_schema(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One Prefect test harness (a temporary database and API server) for the whole session."""

@@ -7,7 +7,6 @@ change row can be written out by hand.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -20,7 +19,7 @@ from kinerja.period import Period
 from tasks import publish
 from tasks.change_log import change_log, latest_published_run, replaced_run_id, run_changes
 from tasks.publish import fail_run, publish_period, record_validation, start_run
-from tasks.warehouse import ensure_schema, make_engine, read_table
+from tasks.warehouse import read_table
 from tests.integration.test_publish import NIPS, employees_frame, make_facts, units_frame
 
 A, B = "3374", "1174"
@@ -28,21 +27,6 @@ P = "2025-S1"
 N0, N1, N2 = NIPS
 NEW = "198001012005011005"
 runner = CliRunner()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def warehouse_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'warehouse.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-def engine(warehouse_url: str) -> Iterator[sa.Engine]:
-    engine = make_engine(warehouse_url)
-    ensure_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def files(**sha: str) -> pd.DataFrame:

@@ -36,13 +36,6 @@ def landing(tmp_path_factory) -> tuple[Path, object]:
     return root, summary
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def warehouse_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'warehouse.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
 def run(prefect_harness, landing, tmp_path, monkeypatch, warehouse_url):
     monkeypatch.setenv("KINERJA_WORK", str(tmp_path / "work"))

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 import sqlalchemy as sa
 
 from tasks.warehouse import MIGRATIONS_DIR, ensure_schema, make_engine
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'w.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-def test_views_follow_their_files(url, tmp_path):
+def test_views_follow_their_files(warehouse_url, tmp_path):
     sql = tmp_path / "sql"
     shutil.copytree(MIGRATIONS_DIR, sql / "migrations")
     (sql / "views").mkdir()
     view = sql / "views" / "v_periode.sql"
     view.write_text("CREATE VIEW v_periode AS SELECT period_id AS periode FROM dim_period;\n")
-    engine = make_engine(url)
+    engine = make_engine(warehouse_url)
     ensure_schema(engine, sql / "migrations")
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO dim_period VALUES ('2025-S1', '2025-01-01', "
