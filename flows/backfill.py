@@ -17,8 +17,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from flows.semester import _one_line, semester_appraisal
+from kinerja import identifiers
 from kinerja.config import load_settings
 from kinerja.period import Period, periods_between
+from kinerja.redact import install_log_masking
 from tasks import steps, warehouse
 from tasks.change_log import run_changes
 
@@ -128,6 +130,11 @@ def backfill(
     employees changed, predikat changes, files changed against the replaced run). Raises
     `BackfillFailed` at the first period that fails.
     """
+    install_log_masking()
+    # A deployment run takes these as parameters: checked before anything touches a path.
+    agency_code = identifiers.agency_code(agency_code)
+    from_period = identifiers.period_id(from_period)
+    to_period = identifiers.period_id(to_period) if to_period is not None else None
     url = warehouse_url or load_settings().warehouse_url
     logger = get_run_logger()
     steps.prepare_warehouse(url)

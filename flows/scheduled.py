@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows.semester import _one_line, semester_appraisal
+from kinerja import identifiers
 from kinerja.config import load_settings
 from kinerja.period import Period
 
@@ -51,9 +52,10 @@ def scheduled_semester_appraisal(
     """
     logger = get_run_logger()
     scheduled_at = flow_run.scheduled_start_time
-    period = Period.parse(period_id) if period_id else closed_period(scheduled_at)
+    period = (Period.parse(identifiers.period_id(period_id)) if period_id
+              else closed_period(scheduled_at))
     settings = load_settings()
-    codes = list(agencies) if agencies else sorted(settings.agencies)
+    codes = identifiers.agency_codes(agencies) if agencies else sorted(settings.agencies)
     if not codes:
         raise ValueError("no agency configured: add [agencies.<code>] to kinerja.toml "
                          "(or the file named by KINERJA_CONFIG)")

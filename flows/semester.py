@@ -12,9 +12,11 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from kinerja import identifiers
 from kinerja.config import load_settings
 from kinerja.period import Period
 from kinerja.policy import load_policy
+from kinerja.redact import install_log_masking, mask_secrets
 from schemas.sources import VALIDATION_ORDER
 from tasks import steps
 from tasks.extract import DatasetError, period_dir
@@ -36,8 +38,13 @@ def code_version() -> str:
     return f"{release}+{commit}" if commit else release
 
 
+class RunFailed(RuntimeError):
+    """A run's failure whose original message had to be masked before Prefect stores it."""
+
+
 def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
+    """The error as one line that may be logged and stored: passwords masked."""
+    text = mask_secrets(" ".join(str(error).split()))
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
@@ -56,10 +63,13 @@ def semester_appraisal(
 
     Returns the run's summary: row accounting per dataset, predikat counts, where things are.
     """
+    install_log_masking()
+    # Parameters may come from a deployment run, not only the command line: checked here too.
+    agency_code = identifiers.agency_code(agency_code)
+    period = Period.parse(identifiers.period_id(period_id))
     if kind not in RUN_KINDS:
         raise ValueError(f"kind must be one of {', '.join(RUN_KINDS)}")
     settings = load_settings()
-    period = Period.parse(period_id)
     landing_root = Path(landing) if landing else settings.agency_landing(agency_code)
     url = warehouse_url or settings.warehouse_url
     reports_dir = str(reports or settings.reports)
@@ -113,6 +123,9 @@ def semester_appraisal(
         steps.close_failed_run(url, run_id, _one_line(error))
         logger.error("run %s failed: %s (work folder kept: %s)", run_id, _one_line(error),
                      work_root)
+        if isinstance(error, Exception) and mask_secrets(str(error)) != str(error):
+            # Prefect stores the flow's exception in its state and events: never a password.
+            raise RunFailed(_one_line(error)) from None
         raise
     finally:
         lock.release()

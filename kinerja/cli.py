@@ -14,8 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kinerja import identifiers
 from kinerja.config import ConfigError, load_settings
-from kinerja.period import Period
+from kinerja.redact import mask_secrets
 
 if TYPE_CHECKING:
     from tasks.change_log import RunChanges
@@ -43,8 +44,6 @@ def main_options(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
 ) -> None:
     _state["debug"] = debug
-    if not debug:
-        _quiet_tracebacks()
 
 
 class _NoTracebacks(logging.Filter):
@@ -58,6 +57,10 @@ class _NoTracebacks(logging.Filter):
 
 
 def _quiet_tracebacks() -> None:
+    """Called by the commands that run a flow, once their arguments are checked: setting up
+    Prefect's logging costs seconds that a mistyped argument should not wait for."""
+    if _state["debug"]:
+        return
     from prefect.logging.configuration import setup_logging
 
     # Later set-ups by Prefect are incremental and keep these handlers and their filters.
@@ -90,7 +93,7 @@ def _warehouse_via_environment(warehouse: str | None) -> Iterator[None]:
 def _fail(error: BaseException) -> None:
     if _state["debug"]:
         raise error
-    message = " ".join(str(error).split()) or type(error).__name__
+    message = mask_secrets(" ".join(str(error).split())) or type(error).__name__
     # soft_wrap: the reason stays one line however narrow the terminal (or a pipe's 80).
     errors.print(f"kinerja: error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
@@ -134,10 +137,11 @@ def run(
     policy: Annotated[str | None, typer.Option(help="Policy name or YAML path.")] = None,
 ) -> None:
     """One semester run for one agency: extract, validate, score, publish, report."""
-    from flows.semester import semester_appraisal
-
     try:
-        Period.parse(period)
+        agency, period = identifiers.agency_code(agency), identifiers.period_id(period)
+        _quiet_tracebacks()
+        from flows.semester import semester_appraisal
+
         with _warehouse_via_environment(warehouse):
             summary = semester_appraisal(
                 agency_code=agency, period_id=period,
@@ -162,12 +166,12 @@ def check(
     """Run the data-quality suite on the published tables of one agency-period: record its
     result on the run that published them, write its Data Docs and refresh the report and
     workbook. Exits 1 when an expectation failed."""
-    from tasks.check import check_publication
-    from tasks.report import write_reports
-    from tasks.warehouse import ensure_schema, make_engine
-
     try:
-        period_id = Period.parse(period).id
+        agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
+        from tasks.check import check_publication
+        from tasks.report import write_reports
+        from tasks.warehouse import ensure_schema, make_engine
+
         settings = load_settings()
         reports_dir = reports or settings.reports
         engine = make_engine(warehouse or settings.warehouse_url)
@@ -205,7 +209,8 @@ def generate(
     from kinerja.synthetic import generate_landing
 
     try:
-        period_ids = [Period.parse(p).id for p in periods.split(",") if p.strip()]
+        agency = identifiers.agency_code(agency)
+        period_ids = [identifiers.period_id(p) for p in periods.split(",") if p.strip()]
         generation = generate_landing(out, agency, employees, period_ids, seed=seed,
                                       bad_rows=bad_rows, progress=_progress_line)
     except Exception as error:
@@ -228,6 +233,7 @@ def demo(
     from flows.semester import semester_appraisal
     from kinerja.synthetic import generate_landing
 
+    _quiet_tracebacks()
     out = out.resolve()
     landing, reports = out / "landing", out / "reports"
     warehouse_url = f"sqlite:///{out / 'warehouse.db'}"
@@ -273,13 +279,17 @@ def backfill(
 ) -> None:
     """Re-run every period from --from to --to in order (later periods read earlier ones, so a
     correction flows forward) and print what changed. Stops at the first failed period."""
+    try:
+        agency = identifiers.agency_code(agency)
+        from_period = identifiers.period_id(from_period)
+        to_period = identifiers.period_id(to_period) if to_period is not None else None
+    except ValueError as error:
+        _fail(error)
+    _quiet_tracebacks()
     from flows.backfill import BackfillFailed
     from flows.backfill import backfill as backfill_flow
 
     try:
-        for value in (from_period, to_period):
-            if value is not None:
-                Period.parse(value)
         with _warehouse_via_environment(warehouse):
             result = backfill_flow(
                 agency_code=agency, from_period=from_period, to_period=to_period,
@@ -336,11 +346,11 @@ def changes(
 ) -> None:
     """Print the change log of a run against the publication it replaced: every changed value
     with the employee's name and unit, the predikat changes and the files that differ."""
-    from tasks.change_log import latest_published_run, run_changes
-    from tasks.warehouse import make_engine
-
     try:
-        period_id = Period.parse(period).id
+        agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
+        from tasks.change_log import latest_published_run, run_changes
+        from tasks.warehouse import make_engine
+
         engine = make_engine(warehouse or load_settings().warehouse_url)
         try:
             run_id = run or latest_published_run(engine, agency, period_id)

@@ -15,7 +15,6 @@ The file also configures agencies: their names, landing roots, policies and SQL 
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from kinerja.identifiers import InvalidIdentifier, agency_code
+from kinerja.redact import redact_url
 
 CONFIG_FILES = ("kinerja.toml", "kinerja.yaml", "kinerja.yml")
 CONFIG_ENV = "KINERJA_CONFIG"
@@ -36,7 +38,6 @@ DEFAULT_CHUNK_ROWS = 50_000
 DEFAULT_RUN_LOCK_WAIT_S = 6 * 3600.0
 _AGENCY_KEYS = ("name", "landing", "policy", "sources")
 _SOURCE_KEYS = ("url", "query", "chunk_rows")
-_PASSWORD_RE = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 class ConfigError(ValueError):
@@ -62,7 +63,7 @@ class SqlSource:
 
     @property
     def redacted_url(self) -> str:
-        return _PASSWORD_RE.sub(r"\1***@", self.url)
+        return redact_url(self.url)
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,10 @@ def _parse_agencies(path: Path | None, raw: Any, base: Path) -> dict[str, Agency
         raise ConfigError(f"{path}: agencies must be a table of [agencies.<code>]")
     agencies: dict[str, AgencyConfig] = {}
     for key, spec in raw.items():
-        code = str(key)
+        try:
+            code = agency_code(str(key))
+        except InvalidIdentifier as error:
+            raise ConfigError(f"{path}: agencies: {error}") from None
         where = f"{path}: agencies.{code}"
         spec = spec or {}
         if not isinstance(spec, dict):

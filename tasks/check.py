@@ -14,6 +14,7 @@ keeps status `published`, and the HR report shows what failed.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import math
@@ -30,6 +31,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from kinerja.identifiers import InvalidIdentifier
 from kinerja.period import Period
 from kinerja.policy import load_policy
 from schemas.quality import (
@@ -41,7 +43,7 @@ from schemas.quality import (
     suite_name,
 )
 from tasks import warehouse
-from tasks.report import employees_of, publishing_run, select_rows, snapshot
+from tasks.report import employees_of, output_stem, publishing_run, select_rows, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ QUALITY_STATUSES = ("passed", "failed")
 MAX_FAILURES = 200
 MAX_SAMPLE = 10
 _DOCS_SITE = "kinerja"
+DATA_DOCS_FOLDER = "datadocs"
 # GX keeps its current context in a module global; checks in one process take turns.
 _GX_LOCK = threading.Lock()
 
@@ -67,7 +70,7 @@ class Publication:
 
 
 def data_docs_dir(reports_dir: str | Path, agency_code: str, period_id: str) -> Path:
-    return Path(reports_dir) / "datadocs" / f"{agency_code}_{period_id}"
+    return Path(reports_dir) / DATA_DOCS_FOLDER / output_stem(agency_code, period_id)
 
 
 def current_publication(conn: Connection, agency_code: str, period_id: str) -> Publication:
@@ -171,9 +174,33 @@ def _failure(table: str, result: Any) -> dict[str, Any]:
         "unexpected_count": _plain(details.get("unexpected_count")),
         "element_count": _plain(details.get("element_count")),
         "observed_value": _plain(details.get("observed_value")),
-        "sample": _distinct(_plain(details.get("partial_unexpected_list") or []))[:MAX_SAMPLE],
+        # The values as published, not as escaped for the Data Docs (_escaped_for_docs).
+        "sample": _distinct([html.unescape(v) if isinstance(v, str) else v for v in _plain(
+            details.get("partial_unexpected_list") or [])])[:MAX_SAMPLE],
         "error": error,
     }
+
+
+_MARKUP = r"[<>&\"']"
+
+
+def _escaped_for_docs(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with markup characters of its text escaped. Great Expectations writes unexpected
+    values into the Data Docs' HTML as they are, so a name such as `<img src=x onerror=...>`
+    would run as script in HR's browser. Escaping keeps every expectation's verdict: valid codes,
+    NIPs and periods hold no such character, and an invalid value stays invalid."""
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        text = values.astype("string")
+        risky = text.str.contains(_MARKUP, regex=True, na=False)
+        if risky.any():
+            if out is frame:
+                out = frame.copy()
+            out.loc[risky, column] = text[risky].map(html.escape)
+    return out
 
 
 def run_suite(frames: Mapping[str, pd.DataFrame], codes: QualityCodes,
@@ -189,12 +216,14 @@ def run_suite(frames: Mapping[str, pd.DataFrame], codes: QualityCodes,
 
     suites = build_suites(codes)
     # GX's filesystem store takes absolute paths only (reports default to ./reports).
+    _refuse_foreign_docs_dir(Path(docs_dir))
     docs_dir = Path(docs_dir).resolve()
     tables: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     with _GX_LOCK:
         # The site holds exactly this check: a page left from an earlier check would list
-        # results that no longer describe the publication.
+        # results that no longer describe the publication. Only ever a site folder of ours is
+        # replaced (checked above, before links were resolved).
         shutil.rmtree(docs_dir, ignore_errors=True)
         docs_dir.mkdir(parents=True, exist_ok=True)
         context = gx.get_context(mode="ephemeral", project_config=DataContextConfig(
@@ -219,7 +248,7 @@ def run_suite(frames: Mapping[str, pd.DataFrame], codes: QualityCodes,
             definition = context.validation_definitions.add(
                 gx.ValidationDefinition(name=suite_name(table), data=batch, suite=suite))
             result = definition.run(
-                batch_parameters={"dataframe": frames[table]},
+                batch_parameters={"dataframe": _escaped_for_docs(frames[table])},
                 expectation_parameters=dict(parameters),
                 result_format="SUMMARY",
                 run_id=identifier,
@@ -244,6 +273,15 @@ def run_suite(frames: Mapping[str, pd.DataFrame], codes: QualityCodes,
         "failures_left_out": max(0, len(failures) - MAX_FAILURES),
         "data_docs": str(index),
     }
+
+
+def _refuse_foreign_docs_dir(docs_dir: Path) -> None:
+    agency, _, period = docs_dir.name.partition("_")
+    output_stem(agency, period)  # raises on anything but <agency>_<period>
+    if docs_dir.parent.name != DATA_DOCS_FOLDER or docs_dir.is_symlink() or (
+            docs_dir.exists() and not docs_dir.is_dir()):
+        raise InvalidIdentifier(f"refusing to replace {docs_dir}: not a Data Docs folder of "
+                                f"<reports>/{DATA_DOCS_FOLDER}/")
 
 
 def record_quality(engine: Engine, run_id: str, summary: Mapping[str, Any]) -> None:

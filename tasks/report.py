@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from markupsafe import Markup
 from sqlalchemy.engine import Connection, Engine
 
+from kinerja import identifiers
 from kinerja.period import Period
 from schemas.sources import BERAKHLAK_ASPECTS
 from tasks import warehouse
@@ -143,7 +144,13 @@ _REASON_VALUE = re.compile(r"\s*\('.*'\)\s*$")
 
 
 def report_path(reports_dir: str | Path, agency_code: str, period_id: str) -> Path:
-    return Path(reports_dir) / f"{agency_code}_{period_id}_laporan.html"
+    return Path(reports_dir) / f"{output_stem(agency_code, period_id)}_laporan.html"
+
+
+def output_stem(agency_code: str, period_id: str) -> str:
+    """`<agency>_<period>`, the stem of every output file and folder, from checked codes only:
+    nothing derived from it can name a place outside the reports folder."""
+    return f"{identifiers.agency_code(agency_code)}_{identifiers.period_id(period_id)}"
 
 
 # Formatting (display only) --------------------------------------------------------------------

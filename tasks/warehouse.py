@@ -24,6 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from kinerja import redact
 from kinerja.period import Period
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,14 @@ def make_engine(url: str) -> Engine:
     `postgresql://` and `postgres://` are rewritten to the psycopg 3 driver, which the
     publisher's COPY needs. SQLite gets real transactions (see `_configure_sqlite`).
     """
-    parsed = sa.make_url(url)
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        # SQLAlchemy's own message quotes the whole URL, password included.
+        raise ValueError(f"not a valid warehouse URL: {redact_url(url)} (expected e.g. "
+                         "postgresql+psycopg://user:password@host/database or "
+                         "sqlite:///warehouse.db)") from None
+    redact.remember_secret(parsed.password)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
@@ -132,12 +140,8 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def redact_url(url: str | sa.URL) -> str:
-    """The URL with its password masked, for logs and messages."""
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        # Not a URL SQLAlchemy understands: still never print what looks like a password.
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(url))
+    """The URL with its password masked, for logs and messages (`kinerja.redact`)."""
+    return redact.redact_url(url)
 
 
 # Migrations -----------------------------------------------------------------------------------

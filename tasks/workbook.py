@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -35,6 +36,7 @@ from tasks.report import (
     _missing,
     aspect_labels,
     format_timestamp,
+    output_stem,
     period_title,
 )
 
@@ -46,12 +48,15 @@ TEXT = None
 MIN_WIDTH, MAX_WIDTH = 8, 60
 # Excel's limit on the text of one cell.
 _MAX_CELL_TEXT = 32_767
+# What makes Excel (or LibreOffice) read a typed cell as a formula (OWASP "CSV injection").
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d",
+                     "\uff20")
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDE7F2")
 
 
 def workbook_path(reports_dir: str | Path, agency_code: str, period_id: str) -> Path:
-    return Path(reports_dir) / f"{agency_code}_{period_id}_hasil.xlsx"
+    return Path(reports_dir) / f"{output_stem(agency_code, period_id)}_hasil.xlsx"
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,23 @@ def _plain(value: Any) -> Any:
         value = value.item()
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
-    if isinstance(value, str) and len(value) > _MAX_CELL_TEXT:
-        return value[: _MAX_CELL_TEXT - 1] + "…"
+    if isinstance(value, str):
+        # A control character makes the file unreadable to Excel (openpyxl refuses it).
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+        if len(value) > _MAX_CELL_TEXT:
+            return value[: _MAX_CELL_TEXT - 1] + "…"
     return value
+
+
+def _as_text(sheet: Any, value: str) -> WriteOnlyCell:
+    """A cell that holds `value` as text whatever it starts with. Source text (a name, a unit
+    name, a quarantined row) beginning with `=`, `+`, `-`, `@`, a tab or a CR would otherwise be
+    a live formula in Excel (`=HYPERLINK(...)`, `=cmd|' /C calc'!A0`); stored as a string with
+    Excel's own quote prefix it shows as typed and stays text when edited."""
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
 
 
 def _shown_width(value: Any, number_format: str | None) -> int:
@@ -123,6 +142,9 @@ def _write_sheet(book: Workbook, title: str, columns: Sequence[Column],
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = number_format
                 out.append(cell)
+            elif isinstance(value, str) and (value.startswith(_FORMULA_TRIGGERS)
+                                             or value in ERROR_CODES):
+                out.append(_as_text(sheet, value))
             else:
                 out.append(value)
         sheet.append(out)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from kinerja.cli import app
 from schemas.quality import QUALITY_TABLES, quality_codes, quality_frames, suite_name
-from tasks.check import read_quality_tables, run_suite
+from tasks.check import data_docs_dir, read_quality_tables, run_suite
 from tasks.report import snapshot
 from tasks.warehouse import make_engine
 from tests.reporting import (
@@ -127,7 +127,7 @@ def test_suite_catches_keys_counts_codes_and_shares(run, tmp_path):
     parameters = {"run_id": [run.summary["run_id"]],
                   "employees_accepted": len(followup), "units_accepted": 0}
     summary = run_suite(quality_frames(tables), quality_codes(), parameters,
-                        tmp_path / "docs", run_name="test")
+                        data_docs_dir(tmp_path, "3374", "2025-S1"), run_name="test")
     assert summary["status"] == "failed"
     failed = {(f["table"], f["expectation"], f["column"]) for f in summary["failures"]}
     assert ("fact_followup", "expect_compound_columns_to_be_unique",
@@ -141,7 +141,7 @@ def test_suite_catches_keys_counts_codes_and_shares(run, tmp_path):
             "breach, qc_expected_breach") in failed
     assert ("fact_unit_performance", "expect_table_row_count_to_equal", None) in failed
     assert not any(f["table"] == "fact_appraisal" for f in summary["failures"])
-    assert (tmp_path / "docs" / "index.html").is_file()
+    assert (data_docs_dir(tmp_path, "3374", "2025-S1") / "index.html").is_file()
 
 
 def test_a_failed_check_after_publication_keeps_the_run_published(
