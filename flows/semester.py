@@ -16,10 +16,11 @@ from kinerja import identifiers
 from kinerja.config import load_settings
 from kinerja.period import Period
 from kinerja.policy import load_policy
+from kinerja.preflight import check_landing
 from kinerja.redact import install_log_masking, mask_secrets
 from schemas.sources import VALIDATION_ORDER
 from tasks import steps
-from tasks.extract import DatasetError, period_dir
+from tasks.extract import period_dir
 from tasks.publish import RUN_KINDS
 from tasks.run_lock import RunLock
 from tasks.warehouse import redact_url
@@ -81,6 +82,9 @@ def semester_appraisal(
     logger = get_run_logger()
     logger.info("run %s: %s %s into %s", run_id, agency_code, period.id, redact_url(url))
 
+    sources = settings.agency(agency_code).sources  # datasets read from SQL, not files
+    # Before a run is on record: a wrong agency or period leaves no failed run behind.
+    check_landing(landing_root, agency_code, period.id, sources)
     steps.prepare_warehouse(url)
     steps.open_run(
         url, run_id=run_id, agency_code=agency_code, period_id=period.id,
@@ -88,15 +92,12 @@ def semester_appraisal(
         policy_name=loaded_policy.name, policy_hash=loaded_policy.hash,
         code_version=code_version(),
     )
-    sources = settings.agency(agency_code).sources  # datasets read from SQL, not files
     # One run per agency-period at a time, held until this run has finished (tasks/run_lock.py).
     lock = RunLock(url, agency_code, period.id, run_id=run_id,
                    wait_seconds=settings.run_lock_wait_seconds)
     try:
         lock.acquire()
         folder = period_dir(landing_root, agency_code, period)
-        if not folder.is_dir() and not set(VALIDATION_ORDER) <= set(sources):
-            raise DatasetError(str(folder), "no such period folder in the landing zone")
         summaries = [steps.validate_source(d, str(folder), period.id, work_root,
                                            sources.get(d), agency_code)
                      for d in VALIDATION_ORDER[:2]]

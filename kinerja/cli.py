@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kinerja import identifiers
+from kinerja import identifiers, preflight
 from kinerja.config import ConfigError, load_settings
 from kinerja.redact import mask_secrets
 
@@ -90,6 +90,16 @@ def _warehouse_via_environment(warehouse: str | None) -> Iterator[None]:
             os.environ["KINERJA_WAREHOUSE_URL"] = previous
 
 
+def _preflight(agency: str, period: str, landing: Path | None, warehouse: str | None,
+               policy: str | None) -> None:
+    """What can be known wrong before Prefect starts (kinerja/preflight.py)."""
+    settings = load_settings()
+    preflight.check_landing(landing or settings.agency_landing(agency), agency, period,
+                            settings.agency(agency).sources)
+    preflight.check_policy(policy or settings.agency_policy(agency))
+    preflight.check_warehouse(warehouse or settings.warehouse_url)
+
+
 def _fail(error: BaseException) -> None:
     if _state["debug"]:
         raise error
@@ -139,6 +149,7 @@ def run(
     """One semester run for one agency: extract, validate, score, publish, report."""
     try:
         agency, period = identifiers.agency_code(agency), identifiers.period_id(period)
+        _preflight(agency, period, landing, warehouse, policy)
         _quiet_tracebacks()
         from flows.semester import semester_appraisal
 
@@ -283,6 +294,7 @@ def backfill(
         agency = identifiers.agency_code(agency)
         from_period = identifiers.period_id(from_period)
         to_period = identifiers.period_id(to_period) if to_period is not None else None
+        _preflight(agency, from_period, landing, warehouse, policy)
     except ValueError as error:
         _fail(error)
     _quiet_tracebacks()

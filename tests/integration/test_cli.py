@@ -72,7 +72,8 @@ def test_failed_run_is_one_line_without_traceback(prefect_harness, tmp_path):
     result = kinerja("run", "--agency", "3374", "--period", "2025-S1", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        "kinerja: error: landing/3374/2025-S1: no such period folder in the landing zone")
+        "kinerja: error: landing/3374/2025-S1: no such period folder in the landing zone "
+        "(the landing zone landing does not exist)")
     assert "Traceback" not in result.stderr + result.stdout
 
 
@@ -108,3 +109,32 @@ def test_warehouse_option_leaves_the_environment_as_it_was(monkeypatch):
     with _warehouse_via_environment("sqlite:///elsewhere.db"):
         pass
     assert os.environ["KINERJA_WAREHOUSE_URL"] == "sqlite:///configured.db"
+
+
+def _fails_before_prefect(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    # A Prefect API nobody answers: a command that reached Prefect would fail another way.
+    env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api", "KINERJA_WORK": "work"}
+    return subprocess.run([str(Path(sys.executable).parent / "kinerja"), *args], cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_mistakes_fail_before_prefect_and_leave_no_run(tmp_path):
+    runner.invoke(app, ["generate", "--agency", "3374", "--employees", "20", "--periods",
+                        "2025-S1", "--out", str(tmp_path / "landing")])
+    cases = {
+        ("run", "--agency", "3375", "--period", "2025-S1"):
+            "unknown agency 3375 (agencies in landing: 3374)",
+        ("run", "--agency", "3374", "--period", "2025-S2"): "(periods of 3374: 2025-S1)",
+        ("run", "--agency", "3374", "--period", "2025-S3"): "invalid period '2025-S3'",
+        ("run", "--agency", "3374", "--period", "2025-S1", "--policy", "nope"): "policy nope:",
+        ("backfill", "--agency", "3375", "--from", "2025-S1"): "unknown agency 3375",
+    }
+    for args, expected in cases.items():
+        result = _fails_before_prefect(list(args), tmp_path)
+        assert result.returncode == 1, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("kinerja: error: "), (args, lines)
+        assert expected in lines[0], (args, lines)
+    # No run was put on record: the default warehouse was never even created.
+    assert not (tmp_path / "warehouse.db").exists()
+    assert not (tmp_path / "work").exists()
