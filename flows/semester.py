@@ -76,7 +76,8 @@ def semester_appraisal(
     reports_dir = str(reports or settings.reports)
     policy_ref = policy or settings.agency_policy(agency_code)
     loaded_policy = load_policy(policy_ref)
-    name = agency_name or settings.agency_name(agency_code)
+    # None when not configured: the publication keeps the name the warehouse has.
+    name = agency_name or settings.agency(agency_code).name
     run_id = uuid.uuid4().hex
     work_root = str(settings.work / run_id)
     logger = get_run_logger()
@@ -115,7 +116,7 @@ def semester_appraisal(
         }
         steps.load_earlier_periods(url, agency_code, period.id, work_root)
         predikat_counts = steps.score(agency_code, period.id, policy_ref, work_root)
-        steps.publish(url, run_id, agency_code, name, period.id, work_root, counts)
+        name = steps.publish(url, run_id, agency_code, name, period.id, work_root, counts)
         # Published and committed: a failure from here on is recorded on the run, which stays
         # published (fail_run); a failed expectation is a finding for the report, not a failure.
         outputs = {**steps.check_quality(url, agency_code, period.id, reports_dir, policy_ref),

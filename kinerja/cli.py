@@ -26,6 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
 )
 console = Console()
 errors = Console(stderr=True)
@@ -38,10 +40,33 @@ DEMO_EMPLOYEES = 2000
 DEMO_SEED = 2026
 DEMO_BAD_ROWS = 0.005
 
+# The options several commands share, spelled once.
+AgencyOption = Annotated[str, typer.Option(
+    metavar="CODE", help="Agency code (BPS region code, e.g. 3374).")]
+PeriodOption = Annotated[str, typer.Option(metavar="PERIOD", help="Period, YYYY-S1 or YYYY-S2.")]
+LandingOption = Annotated[Path | None, typer.Option(metavar="DIR", help="Landing zone root.")]
+WarehouseOption = Annotated[str | None, typer.Option(
+    metavar="URL", help="Warehouse SQLAlchemy URL.")]
+ReportsOption = Annotated[Path | None, typer.Option(metavar="DIR", help="Reports folder.")]
+PolicyOption = Annotated[str | None, typer.Option(
+    metavar="NAME_OR_PATH", help="Policy name or YAML path.")]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"kinerja {version('kinerja')}", markup=False, highlight=False)
+        raise typer.Exit()
+
 
 @app.callback()
 def main_options(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", is_flag=True, metavar="",
+                                        help="Show tracebacks on failure.")] = False,
+    show_version: Annotated[bool, typer.Option(
+        "--version", is_flag=True, is_eager=True, callback=_print_version, metavar="",
+        help="Print the version and exit.")] = False,
 ) -> None:
     _state["debug"] = debug
 
@@ -71,6 +96,44 @@ def _quiet_tracebacks() -> None:
             handler.addFilter(_NoTracebacks())
 
 
+DEMO_CONFIG_MARK = "# Written by `kinerja demo`"
+
+
+def _write_demo_config(out: Path, warehouse_url: str) -> Path:
+    """The demo's kinerja.toml in its folder (never over a configuration it did not write)."""
+    path = out / "kinerja.toml"
+    if path.exists() and not path.read_text(encoding="utf-8").startswith(DEMO_CONFIG_MARK):
+        raise ValueError(f"{path} exists and was not written by kinerja demo: choose another "
+                         "--out, or move it away")
+    path.write_text(
+        f"{DEMO_CONFIG_MARK}: the configuration the demo ran with. Commands run in this\n"
+        "# folder (kinerja backfill, check, changes, ...) use it. Paths are relative to it.\n"
+        'landing = "landing"\n'
+        f'warehouse_url = "{warehouse_url}"\n'
+        'reports = "reports"\n'
+        'work = ".kinerja/work"\n'
+        "\n"
+        f"[agencies.{DEMO_AGENCY}]\n"
+        f'name = "{DEMO_AGENCY_NAME}"\n',
+        encoding="utf-8")
+    return path
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of a call, then restore them."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @contextmanager
 def _warehouse_via_environment(warehouse: str | None) -> Iterator[None]:
     """Hand --warehouse to the flow through the environment: a flow parameter is stored and
@@ -79,15 +142,8 @@ def _warehouse_via_environment(warehouse: str | None) -> Iterator[None]:
     if not warehouse:
         yield
         return
-    previous = os.environ.get("KINERJA_WAREHOUSE_URL")
-    os.environ["KINERJA_WAREHOUSE_URL"] = warehouse
-    try:
+    with _environment(KINERJA_WAREHOUSE_URL=warehouse):
         yield
-    finally:
-        if previous is None:
-            os.environ.pop("KINERJA_WAREHOUSE_URL", None)
-        else:
-            os.environ["KINERJA_WAREHOUSE_URL"] = previous
 
 
 def _preflight(agency: str, period: str, landing: Path | None, warehouse: str | None,
@@ -122,16 +178,22 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(table)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["predikat_counts"].items()))
     console.print(f"predikat: {counts}")
-    console.print(f"report: {summary['report']}")
+    console.print(f"report: {_shown_path(summary['report'])}", markup=False, highlight=False,
+                  soft_wrap=True)
     _print_outputs(summary)
+
+
+def _shown_path(path: str | Path) -> str:
+    """Every path a command prints is absolute: it can be copied from any folder."""
+    return str(Path(path).resolve())
 
 
 def _print_outputs(outputs: dict[str, Any]) -> None:
     say = {"markup": False, "highlight": False, "soft_wrap": True}
     if "workbook" in outputs:
-        console.print(f"workbook: {outputs['workbook']}", **say)
+        console.print(f"workbook: {_shown_path(outputs['workbook'])}", **say)
     if "data_docs" in outputs:
-        console.print(f"data docs: {outputs['data_docs']}", **say)
+        console.print(f"data docs: {_shown_path(outputs['data_docs'])}", **say)
     if "quality_status" in outputs:
         console.print(f"data quality: {outputs['quality_status']} ({outputs['quality_failed']} of "
                       f"{outputs['quality_evaluated']} expectations failed)", **say)
@@ -139,12 +201,12 @@ def _print_outputs(outputs: dict[str, Any]) -> None:
 
 @app.command()
 def run(
-    agency: Annotated[str, typer.Option(help="Agency code (BPS region code, e.g. 3374).")],
-    period: Annotated[str, typer.Option(help="Period, YYYY-S1 or YYYY-S2.")],
-    landing: Annotated[Path | None, typer.Option(help="Landing zone root.")] = None,
-    warehouse: Annotated[str | None, typer.Option(help="Warehouse SQLAlchemy URL.")] = None,
-    reports: Annotated[Path | None, typer.Option(help="Reports folder.")] = None,
-    policy: Annotated[str | None, typer.Option(help="Policy name or YAML path.")] = None,
+    agency: AgencyOption,
+    period: PeriodOption,
+    landing: LandingOption = None,
+    warehouse: WarehouseOption = None,
+    reports: ReportsOption = None,
+    policy: PolicyOption = None,
 ) -> None:
     """One semester run for one agency: extract, validate, score, publish, report."""
     try:
@@ -167,11 +229,11 @@ def run(
 
 @app.command()
 def check(
-    agency: Annotated[str, typer.Option(help="Agency code.")],
-    period: Annotated[str, typer.Option(help="Period, YYYY-S1 or YYYY-S2.")],
-    warehouse: Annotated[str | None, typer.Option(help="Warehouse SQLAlchemy URL.")] = None,
-    reports: Annotated[Path | None, typer.Option(help="Reports folder.")] = None,
-    policy: Annotated[str | None, typer.Option(
+    agency: AgencyOption,
+    period: PeriodOption,
+    warehouse: WarehouseOption = None,
+    reports: ReportsOption = None,
+    policy: Annotated[str | None, typer.Option(metavar="NAME_OR_PATH",
         help="Policy name or YAML path (default: the policy named on the run).")] = None,
 ) -> None:
     """Run the data-quality suite on the published tables of one agency-period: record its
@@ -195,7 +257,8 @@ def check(
     except Exception as error:
         _fail(error)
     console.print(f"{agency} {period_id}: run {result['run_id']}", markup=False, highlight=False)
-    console.print(f"report: {outputs['report']}", markup=False, highlight=False)
+    console.print(f"report: {_shown_path(outputs['report'])}", markup=False, highlight=False,
+                  soft_wrap=True)
     _print_outputs({**outputs, "data_docs": result["data_docs"],
                     "quality_status": result["status"], "quality_failed": result["failed"],
                     "quality_evaluated": result["evaluated"]})
@@ -208,12 +271,13 @@ def check(
 
 @app.command()
 def generate(
-    agency: Annotated[str, typer.Option(help="Agency code.")],
-    employees: Annotated[int, typer.Option(help="Number of employees.", min=1)],
-    periods: Annotated[str, typer.Option(help="Comma-separated periods, e.g. 2025-S1,2025-S2.")],
-    out: Annotated[Path, typer.Option(help="Landing zone root to write into.")],
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 0,
-    bad_rows: Annotated[float, typer.Option(help="Share of rows to break (0..0.2).",
+    agency: AgencyOption,
+    employees: Annotated[int, typer.Option(metavar="N", help="Number of employees.", min=1)],
+    periods: Annotated[str, typer.Option(
+        metavar="P1,P2", help="Comma-separated periods, e.g. 2025-S1,2025-S2.")],
+    out: Annotated[Path, typer.Option(metavar="DIR", help="Landing zone root to write into.")],
+    seed: Annotated[int, typer.Option(metavar="S", help="Random seed: same seed, same bytes.")] = 0,
+    bad_rows: Annotated[float, typer.Option(metavar="RATE", help="Share of rows to break (0..0.2).",
                                             min=0.0, max=0.2)] = 0.0,
 ) -> None:
     """Write synthetic landing data of any size, for demos, tests and benchmarks."""
@@ -236,30 +300,35 @@ def _progress_line(message: str) -> None:
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for landing data, warehouse and reports.")]
+    out: Annotated[Path, typer.Option(
+        metavar="DIR", help="Folder for landing data, warehouse and reports.")]
     = Path("."),
 ) -> None:
     """Generate a demo agency (Kota Semarang, ~2,000 employees, two semesters with a few bad
     rows), run both semesters into a SQLite warehouse and write the reports."""
+    _quiet_tracebacks()
     from flows.semester import semester_appraisal
     from kinerja.synthetic import generate_landing
 
-    _quiet_tracebacks()
     out = out.resolve()
     landing, reports = out / "landing", out / "reports"
     warehouse_url = f"sqlite:///{out / 'warehouse.db'}"
     try:
         out.mkdir(parents=True, exist_ok=True)
+        config = _write_demo_config(out, warehouse_url)
         console.print(f"generating {DEMO_EMPLOYEES} employees of {DEMO_AGENCY_NAME} for "
                       f"{', '.join(DEMO_PERIODS)} into {landing}")
         generate_landing(landing, DEMO_AGENCY, DEMO_EMPLOYEES, list(DEMO_PERIODS),
                          seed=DEMO_SEED, bad_rows=DEMO_BAD_ROWS)
-        summaries = [
-            semester_appraisal(agency_code=DEMO_AGENCY, period_id=p, landing=str(landing),
-                               warehouse_url=warehouse_url, reports=str(reports),
-                               kind="manual", agency_name=DEMO_AGENCY_NAME)
-            for p in DEMO_PERIODS
-        ]
+        # The demo runs as a user of its folder would: with the configuration it wrote there
+        # (the agency's name, the work folder), so later commands in that folder agree with it.
+        with _environment(KINERJA_CONFIG=str(config)):
+            summaries = [
+                semester_appraisal(agency_code=DEMO_AGENCY, period_id=p, landing=str(landing),
+                                   warehouse_url=warehouse_url, reports=str(reports),
+                                   kind="manual")
+                for p in DEMO_PERIODS
+            ]
     except Exception as error:
         _fail(error)
     for summary in summaries:
@@ -267,6 +336,7 @@ def demo(
     console.print(f"landing zone: {landing}")
     console.print(f"warehouse:    {out / 'warehouse.db'}")
     console.print(f"reports:      {reports}")
+    console.print(f"configuration: {out / 'kinerja.toml'}")
     # Paths stay whole on one line each, whatever the terminal's width, for copying.
     say = {"markup": False, "highlight": False, "soft_wrap": True}
     for summary in summaries:
@@ -279,14 +349,16 @@ def demo(
 
 @app.command()
 def backfill(
-    agency: Annotated[str, typer.Option(help="Agency code.")],
-    from_period: Annotated[str, typer.Option("--from", help="First period to re-run.")],
+    agency: AgencyOption,
+    from_period: Annotated[str, typer.Option("--from", metavar="PERIOD",
+                                             help="First period to re-run.")],
     to_period: Annotated[str | None, typer.Option(
-        "--to", help="Last period (default: the agency's latest published period).")] = None,
-    landing: Annotated[Path | None, typer.Option(help="Landing zone root.")] = None,
-    warehouse: Annotated[str | None, typer.Option(help="Warehouse SQLAlchemy URL.")] = None,
-    reports: Annotated[Path | None, typer.Option(help="Reports folder.")] = None,
-    policy: Annotated[str | None, typer.Option(help="Policy name or YAML path.")] = None,
+        "--to", metavar="PERIOD",
+        help="Last period (default: the agency's latest published period).")] = None,
+    landing: LandingOption = None,
+    warehouse: WarehouseOption = None,
+    reports: ReportsOption = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Re-run every period from --from to --to in order (later periods read earlier ones, so a
     correction flows forward) and print what changed. Stops at the first failed period."""
@@ -348,12 +420,12 @@ def _print_backfill(agency: str, runs: list[dict[str, Any]], shown: int = 20) ->
 
 @app.command()
 def changes(
-    agency: Annotated[str, typer.Option(help="Agency code.")],
-    period: Annotated[str, typer.Option(help="Period, YYYY-S1 or YYYY-S2.")],
-    run: Annotated[str | None, typer.Option(
+    agency: AgencyOption,
+    period: PeriodOption,
+    run: Annotated[str | None, typer.Option(metavar="RUN_ID",
         help="Run id (default: the run of the current publication).")] = None,
-    warehouse: Annotated[str | None, typer.Option(help="Warehouse SQLAlchemy URL.")] = None,
-    limit: Annotated[int, typer.Option(help="Rows of the change log to show (0: all).",
+    warehouse: WarehouseOption = None,
+    limit: Annotated[int, typer.Option(metavar="N", help="Rows of the change log to show (0: all).",
                                        min=0)] = 200,
 ) -> None:
     """Print the change log of a run against the publication it replaced: every changed value

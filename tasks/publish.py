@@ -187,8 +187,10 @@ def publish_period(
     employees: pd.DataFrame,
     facts: Mapping[str, pd.DataFrame],
     counts: Mapping[str, int],
-) -> None:
+) -> str:
     """Publish one agency-period atomically: dimensions, every fact table and the run's status.
+    Returns the agency's name as published: `agency_name`, or when none is configured the name
+    the warehouse already has (a run must not rename an agency to its code), else the code.
 
     `units` and `employees` are the accepted master frames (dimension frames work too); `facts`
     maps each fact table to a frame with exactly its columns but run_id. Readers see either the
@@ -213,11 +215,14 @@ def publish_period(
             # A retried task whose first attempt committed but lost the acknowledgement; a later
             # run may have re-published the period since, which must not be overwritten.
             log.warning("run %s is already published; nothing to do", run_id)
-            return
+            return agency_name or _known_agency_name(conn, agency_code) or agency_code
         frames = {
             name: _fact_frame(conn, name, facts[name], run_id, agency_code, period)
             for name in FACT_TABLES
         }
+        if agency_name is None:
+            agency_name = _known_agency_name(conn, agency_code) or agency_code
+            dimensions["dim_agency"] = dimensions["dim_agency"].assign(agency_name=agency_name)
         latest = warehouse.latest_published_period(conn, agency_code)
         is_latest = latest is None or period.id >= latest
         _upsert_dimensions(conn, dimensions, period, update=is_latest)
@@ -235,6 +240,13 @@ def publish_period(
         ", ".join(f"{name} {len(frame)}" for name, frame in frames.items()),
         "first publication" if changed is None else f"{changed} change(s) against the last one",
     )
+    return agency_name
+
+
+def _known_agency_name(conn: Connection, agency_code: str) -> str | None:
+    agencies = warehouse.reflect_table(conn, "dim_agency")
+    return conn.execute(sa.select(agencies.c.agency_name)
+                        .where(agencies.c.agency_code == agency_code)).scalar_one_or_none()
 
 
 def _lock_agency(conn: Connection, agency_code: str) -> None:

@@ -169,10 +169,11 @@ def score(agency_code: str, period_id: str, policy_ref: str, work_root: str) -> 
 
 
 @task(name="publish", cache_policy=NONE, **resilient("publish"))
-def publish(warehouse_url: str, run_id: str, agency_code: str, agency_name: str, period_id: str,
-            work_root: str, counts: dict[str, int]) -> None:
+def publish(warehouse_url: str, run_id: str, agency_code: str, agency_name: str | None,
+            period_id: str, work_root: str, counts: dict[str, int]) -> str:
+    """Publish the run's frames; returns the agency name as published."""
     work = WorkFolder(work_root)
-    publisher.publish_period(
+    return publisher.publish_period(
         warehouse.make_engine(warehouse_url),
         run_id=run_id,
         agency_code=agency_code,
