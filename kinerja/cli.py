@@ -451,6 +451,74 @@ def changes(
     _print_changes(found, limit)
 
 
+@app.command()
+def status(
+    agency: Annotated[str | None, typer.Option(
+        metavar="CODE", help="Only this agency (default: every agency).")] = None,
+    period: Annotated[str | None, typer.Option(
+        metavar="PERIOD", help="Only this period (default: every period).")] = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """List the runs per agency and period: kind, times (WIB), status, data quality, rows read,
+    accepted and quarantined, and which run is the current publication and which superseded
+    a replaced one."""
+    try:
+        agency = identifiers.agency_code(agency) if agency is not None else None
+        period = identifiers.period_id(period) if period is not None else None
+        from tasks.run_ledger import run_history
+        from tasks.warehouse import ensure_schema, make_engine
+
+        engine = make_engine(warehouse or load_settings().warehouse_url)
+        try:
+            ensure_schema(engine)  # v_run on a warehouse from before it existed
+            runs = run_history(engine, agency, period)
+        finally:
+            engine.dispose()
+    except Exception as error:
+        _fail(error)
+    say = {"markup": False, "highlight": False, "soft_wrap": True}
+    if runs.empty:
+        console.print("no run recorded" + (f" for {agency}" if agency else "")
+                      + (f" {period}" if period else ""), **say)
+        return
+    table = Table(title="runs (times in WIB)")
+    for column in ("agency", "period", "run", "kind", "started", "finished", "status", "quality",
+                   "read", "accepted", "quarantined", "publication"):
+        table.add_column(column, justify="right" if column in ("read", "accepted", "quarantined")
+                         else "left", overflow="fold")
+    for r in runs.itertuples(index=False):
+        if r.is_current:
+            publication = "current"
+        elif isinstance(r.superseded_by_run_id, str):
+            publication = f"superseded by {r.superseded_by_run_id}"
+        elif r.status == "failed":
+            publication = f"none: {_cell(r.message)[:80]}"
+        else:
+            publication = ""
+        table.add_row(r.agency_code, r.period_id, r.run_id, r.kind, _wib(r.started_at),
+                      _wib(r.finished_at), r.status,
+                      r.quality_status if isinstance(r.quality_status, str) else "-",
+                      *(_count(v) for v in (r.rows_read, r.rows_accepted, r.rows_quarantined)),
+                      publication)
+    _print_table(table)
+
+
+def _wib(value: Any) -> str:
+    """A warehouse timestamp (UTC, naive) as Western Indonesian Time."""
+    import pandas as pd
+
+    if value is None or pd.isna(value):
+        return "-"
+    return pd.Timestamp(value).tz_localize("UTC").tz_convert("Asia/Jakarta").strftime(
+        "%Y-%m-%d %H:%M:%S")
+
+
+def _count(value: Any) -> str:
+    import pandas as pd
+
+    return "-" if value is None or pd.isna(value) else str(int(value))
+
+
 def _cell(value: Any) -> str:
     import pandas as pd
 

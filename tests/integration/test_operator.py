@@ -93,3 +93,55 @@ def test_version_short_help_and_plain_flags():
     assert "<bool>" not in text and "--debug " in text
     run_help = runner.invoke(app, ["run", "--help"]).output
     assert "--agency CODE" in run_help and "--period PERIOD" in run_help
+
+
+def _add_run(conn, run_id: str, status: str, started: str, finished: str | None,
+             period: str = "2025-S1", message: str | None = None) -> None:
+    conn.execute(sa.text(
+        "INSERT INTO pipeline_run (run_id, agency_code, period_id, kind, started_at, finished_at,"
+        " status, rows_read, rows_accepted, rows_quarantined, message) VALUES (:r, '3374', :p,"
+        " 'manual', :s, :f, :st, 10, 9, 1, :m)"),
+        {"r": run_id, "p": period, "s": pd.Timestamp(started).to_pydatetime(),
+         "f": pd.Timestamp(finished).to_pydatetime() if finished else None, "st": status,
+         "m": message})
+
+
+def test_v_run_marks_the_current_publication_and_what_superseded_what(engine):
+    from tasks.run_ledger import run_history
+
+    with engine.begin() as conn:
+        _add_run(conn, "a", "published", "2025-07-01 01:00", "2025-07-01 01:05")
+        _add_run(conn, "b", "failed", "2025-07-02 01:00", "2025-07-02 01:01", message="boom")
+        _add_run(conn, "c", "published", "2025-07-03 01:00", "2025-07-03 01:05")
+        _add_run(conn, "d", "published", "2025-07-04 01:00", "2025-07-04 01:05")
+        _add_run(conn, "e", "published", "2025-07-04 02:00", "2025-07-04 02:05", "2025-S2")
+    runs = run_history(engine, "3374", "2025-S1").set_index("run_id")
+    assert runs["is_current"].to_dict() == {"a": False, "b": False, "c": False, "d": True}
+    assert runs["superseded_by_run_id"].fillna("-").to_dict() == {
+        "a": "c", "b": "-", "c": "d", "d": "-"}
+    assert run_history(engine, "3374", "2025-S2")["is_current"].tolist() == [True]
+    assert len(run_history(engine)) == 5
+
+
+def test_status_prints_current_and_superseded_runs(tmp_path):
+    from tasks.warehouse import ensure_schema, make_engine
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    engine = make_engine(url)
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        _add_run(conn, "run-old", "published", "2025-07-01 01:00", "2025-07-01 01:05")
+        _add_run(conn, "run-new", "published", "2025-07-03 01:00", "2025-07-03 01:05")
+        _add_run(conn, "run-bad", "failed", "2025-07-04 01:00", "2025-07-04 01:01",
+                 message="employees.csv: required column missing: nip")
+    engine.dispose()
+    result = runner.invoke(app, ["status", "--agency", "3374", "--warehouse", url])
+    assert result.exit_code == 0, result.output
+    lines = {line.split("│")[3].strip(): line for line in result.output.splitlines()
+             if line.count("│") > 10 and "run-" in line}
+    assert "superseded by run-new" in lines["run-old"]
+    assert "current" in lines["run-new"] and "superseded" not in lines["run-new"]
+    assert "none: employees.csv: required column missing" in lines["run-bad"]
+    assert "2025-07-01 08:00:00" in lines["run-old"]  # 01:00 UTC is 08:00 WIB
+    empty = runner.invoke(app, ["status", "--agency", "1171", "--warehouse", url])
+    assert empty.exit_code == 0 and "no run recorded for 1171" in empty.output
