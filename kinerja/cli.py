@@ -503,6 +503,25 @@ def status(
     _print_table(table)
 
 
+@app.command()
+def doctor() -> None:
+    """Check the configuration, the landing zone (agencies and periods found), the warehouse
+    and its migrations, the policies, the Prefect API and the SQL sources: each OK or the
+    one-line reason. Writes nothing. Exits 1 when a check failed."""
+    from kinerja.doctor import diagnose
+
+    findings = diagnose()
+    table = Table(title="kinerja doctor")
+    for column in ("check", "", "detail"):
+        table.add_column(column, overflow="fold")
+    for f in findings:
+        table.add_row(f.check, "OK" if f.ok else "FAIL", f.detail,
+                      style=None if f.ok else "bold")
+    _print_table(table)
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
+
+
 def _wib(value: Any) -> str:
     """A warehouse timestamp (UTC, naive) as Western Indonesian Time."""
     import pandas as pd

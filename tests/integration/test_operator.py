@@ -145,3 +145,50 @@ def test_status_prints_current_and_superseded_runs(tmp_path):
     assert "2025-07-01 08:00:00" in lines["run-old"]  # 01:00 UTC is 08:00 WIB
     empty = runner.invoke(app, ["status", "--agency", "1171", "--warehouse", url])
     assert empty.exit_code == 0 and "no run recorded for 1171" in empty.output
+
+
+def _doctor_rows(output: str) -> dict[str, tuple[str, str]]:
+    rows = {}
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) == 5 and cells[2] in ("OK", "FAIL"):
+            rows[cells[1]] = (cells[2], cells[3])
+    return rows
+
+
+def test_doctor_reports_each_check(tmp_path, monkeypatch, postgres_url):
+    import socket
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("KINERJA_CONFIG", "KINERJA_LANDING", "KINERJA_WAREHOUSE_URL", "PREFECT_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PREFECT_PROFILES_PATH", str(tmp_path / "no-profiles.toml"))
+    write_period(tmp_path / "landing" / "3374" / "2025-S1")
+    (tmp_path / "kinerja.toml").write_text(
+        f'warehouse_url = "{postgres_url}"\n[agencies.3374]\nname = "Kota Semarang"\n')
+    result = runner.invoke(app, ["doctor"], terminal_width=200)
+    rows = _doctor_rows(result.output)
+    assert result.exit_code == 0, result.output
+    assert rows["configuration"] == ("OK", str(tmp_path / "kinerja.toml"))
+    assert rows["landing zone"] == ("OK", "landing: 3374 (2025-S1)")
+    assert rows["warehouse"][0] == "OK" and "2 migration(s) pending" in rows["warehouse"][1]
+    assert rows["policy permenpanrb-6-2022"] == ("OK", "loads")
+    assert rows["Prefect API"][0] == "OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "kinerja.toml").write_text(
+        f'warehouse_url = "postgresql+psycopg://kinerja:doc-pw-77@127.0.0.1:{port}/x"\n'
+        '[agencies.3374.sources]\n'
+        f'skp = {{ url = "mysql+pymysql://u:src-pw-88@127.0.0.1:{port}/x", '
+        'query = "ekinerja_mariadb/skp.sql" }\n')
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{port}/api")
+    result = runner.invoke(app, ["doctor"], terminal_width=200)
+    rows = _doctor_rows(result.output)
+    assert result.exit_code == 1
+    assert rows["warehouse"][0] == "FAIL" and "does not answer" in rows["warehouse"][1]
+    assert rows["Prefect API"][0] == "FAIL"
+    assert rows["source 3374.skp"][0] == "FAIL"
+    assert rows["landing zone"][0] == "OK"
+    assert "doc-pw-77" not in result.output and "src-pw-88" not in result.output
