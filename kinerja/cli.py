@@ -568,8 +568,11 @@ def _print_changes(found: RunChanges, limit: int) -> None:
         return
     log = found.log
     if run["status"] == "published":
+        from tasks.change_labels import field_label, value_label
+
         table = Table(title=f"changes against run {replaced}")
-        for column in ("nip", "name", "unit", "field", "old", "new"):
+        # What HR reads first; the stored codes last, for data engineers.
+        for column in ("nip", "nama", "unit", "kolom", "lama", "baru", "kode"):
             table.add_column(column, no_wrap=column == "nip", overflow="fold")
         rows = log if limit == 0 else log.head(limit)
         nips = rows["nip"].tolist()
@@ -581,7 +584,10 @@ def _print_changes(found: RunChanges, limit: int) -> None:
             # The employee is named once, on the first of their rows.
             who = ("", "", "") if r.nip == previous else (r.nip, r.name, unit)
             previous = r.nip
-            table.add_row(*map(_cell, (*who, r.field, r.old_value, r.new_value)),
+            old, new = (None if _cell(v) == "NULL" else v for v in (r.old_value, r.new_value))
+            table.add_row(*map(_cell, (*who, field_label(r.field), value_label(r.field, old),
+                                       value_label(r.field, new))),
+                          f"{r.field}: {_cell(r.old_value)} -> {_cell(r.new_value)}",
                           end_section=last)
         if log.empty:
             console.print(f"no value differs from run {replaced}", **say)
@@ -595,8 +601,10 @@ def _print_changes(found: RunChanges, limit: int) -> None:
                       f"employee(s); predikat changed for {len(predikat)}; appeared "
                       f"{len(found.appeared)}, disappeared {len(found.disappeared)}", **say)
         for r in predikat.itertuples(index=False):
-            console.print(f"  predikat {r.nip} {_cell(r.name)}: {_cell(r.old_value)} -> "
-                          f"{_cell(r.new_value)}", **say)
+            old, new = (None if _cell(v) == "NULL" else v for v in (r.old_value, r.new_value))
+            console.print(f"  predikat {r.nip} {_cell(r.name)}: "
+                          f"{_cell(value_label('predikat', old))} -> "
+                          f"{_cell(value_label('predikat', new))}", **say)
     if found.files.empty:
         console.print(f"files: the same as run {replaced} (none added, removed or changed)",
                       **say)

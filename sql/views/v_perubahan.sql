@@ -1,10 +1,13 @@
 -- v_perubahan: the change log of every re-publication (appraisal_change) with the employee's
 -- name and unit, for analysts checking a correction or a backfill (warehouse.md "Views for HR").
 --
--- One row per run, employee and changed field. kolom is the fact_appraisal / fact_followup
--- column that changed, or '*' for an employee who appeared (nilai_baru 'present') or
--- disappeared (nilai_baru 'absent'); jenis_perubahan labels the three cases. Values are the text
--- of docs/decisions.md ("Corrections and backfills"); a missing value is NULL.
+-- One row per run, employee and changed field. kolom names the fact_appraisal / fact_followup
+-- column that changed in Indonesian ("Predikat", "Sanksi Disiplin"), or "Pegawai" for an employee
+-- who appeared or disappeared; jenis_perubahan labels the three cases. nilai_lama / nilai_baru are
+-- the values as HR reads them ("Sangat Baik", "Ya"); numbers stay as stored. The codes stay in
+-- kode_kolom ('predikat', '*'), kode_nilai_lama and kode_nilai_baru (the text of
+-- docs/decisions.md "Corrections and backfills"; 'present' / 'absent' for '*'), so the view can
+-- be joined back to the fact tables. A missing value is NULL. Labels: ref_change_label.
 --
 -- unit_kerja is the employee's unit in the period's current publication, or for an employee
 -- who disappeared, in the publication the run replaced; waktu_terbit is when the run published.
@@ -21,14 +24,17 @@ SELECT
     e.name AS nama,
     COALESCE(f.unit_code, h.unit_code, e.unit_code) AS kode_unit,
     u.unit_name AS unit_kerja,
-    c.field AS kolom,
-    c.old_value AS nilai_lama,
-    c.new_value AS nilai_baru,
+    COALESCE(fl.label, c.field) AS kolom,
+    COALESCE(ol.label, c.old_value) AS nilai_lama,
+    COALESCE(nl.label, c.new_value) AS nilai_baru,
     CASE
         WHEN c.field <> '*' THEN 'Nilai berubah'
         WHEN c.new_value = 'present' THEN 'Pegawai muncul'
         ELSE 'Pegawai hilang'
-    END AS jenis_perubahan
+    END AS jenis_perubahan,
+    c.field AS kode_kolom,
+    c.old_value AS kode_nilai_lama,
+    c.new_value AS kode_nilai_baru
 FROM appraisal_change AS c
 JOIN pipeline_run AS r
     ON r.run_id = c.run_id
@@ -41,4 +47,10 @@ LEFT JOIN dim_employee AS e
     ON e.nip = c.nip
 LEFT JOIN dim_unit AS u
     ON u.agency_code = c.agency_code
-    AND u.unit_code = COALESCE(f.unit_code, h.unit_code, e.unit_code);
+    AND u.unit_code = COALESCE(f.unit_code, h.unit_code, e.unit_code)
+LEFT JOIN ref_change_label AS fl
+    ON fl.field = '' AND fl.code = c.field
+LEFT JOIN ref_change_label AS ol
+    ON ol.field = c.field AND ol.code = c.old_value
+LEFT JOIN ref_change_label AS nl
+    ON nl.field = c.field AND nl.code = c.new_value;

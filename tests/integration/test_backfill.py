@@ -213,7 +213,9 @@ def copy_rows(source_url: str, target_url: str) -> None:
     ensure_schema(target)
     names = set(sa.inspect(source).get_table_names()) & set(sa.inspect(target).get_table_names())
     with write_transaction(target) as conn:
-        for name in sorted(names - {"schema_migrations", "schema_views"}):
+        # Schema bookkeeping and reference data come with the migrations, not the rows.
+        for name in sorted(n for n in names - {"schema_migrations", "schema_views"}
+                           if not n.startswith("ref_")):
             publisher._load_frame(conn, name, read_table(source, name))
     source.dispose()
     target.dispose()
@@ -459,7 +461,9 @@ def test_backfill_carries_a_correction_forward(warehouse: str, correction: Corre
                                 "--warehouse", warehouse, "--limit", "0"])
     assert shown.exit_code == 0, shown.output
     name = by_nip(read(warehouse, ("dim_employee",)), "dim_employee").at[y, "name"]
-    assert f"  predikat {y} {name}: {good_before} -> BUTUH_PERBAIKAN" in shown.stdout
+    labels = {"SANGAT_BAIK": "Sangat Baik", "BAIK": "Baik"}
+    assert (f"  predikat {y} {name}: {labels[good_before]} -> Butuh Perbaikan"
+            in shown.stdout)
     assert f"│ {y} │" in shown.stdout
     assert f"{len(changes[CORRECTED])} change(s)" in shown.stdout
     assert "added    attendance: attendance/susulan_surat_tugas.csv" in shown.stdout
@@ -469,7 +473,8 @@ def test_backfill_carries_a_correction_forward(warehouse: str, correction: Corre
                                 "--warehouse", warehouse])
     assert later.exit_code == 0, later.output
     line = next(t for t in later.stdout.splitlines() if f"│ {y} │" in t)
-    assert [c.strip() for c in line.split("│")[4:7]] == ["promotion_eligible", "true", "false"]
+    assert [c.strip() for c in line.split("│")[4:8]] == [
+        "Memenuhi Syarat Promosi", "Ya", "Tidak", "promotion_eligible: true -> false"]
     assert "files: the same as run" in later.stdout
 
     # v_perubahan: the same rows, with names, units and when the run was published.
@@ -480,8 +485,10 @@ def test_backfill_carries_a_correction_forward(warehouse: str, correction: Corre
         [AGENCY, "2025-S1", "backfill"]]
     assert view["nama"].notna().all() and view["unit_kerja"].notna().all()
     assert view["waktu_terbit"].notna().all()
-    row = view[(view["nip"] == y) & (view["kolom"] == "promotion_eligible")].iloc[0]
-    assert (row["nilai_lama"], row["nilai_baru"], row["nama"]) == ("true", "false", name)
+    row = view[(view["nip"] == y) & (view["kode_kolom"] == "promotion_eligible")].iloc[0]
+    assert (row["nilai_lama"], row["nilai_baru"], row["nama"]) == ("Ya", "Tidak", name)
+    assert (row["kolom"], row["kode_nilai_lama"], row["kode_nilai_baru"]) == (
+        "Memenuhi Syarat Promosi", "true", "false")
 
 
 def test_failing_backfill_stops_and_keeps_what_it_published(

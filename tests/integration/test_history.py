@@ -137,16 +137,22 @@ def test_v_perubahan_names_the_employee_unit_and_run(engine: sa.Engine) -> None:
         view = pd.read_sql(sa.text("SELECT * FROM v_perubahan ORDER BY nip, kolom"), conn)
     assert list(view.columns) == [
         "run_id", "jenis_run", "waktu_terbit", "kode_instansi", "periode", "nip", "nama",
-        "kode_unit", "unit_kerja", "kolom", "nilai_lama", "nilai_baru", "jenis_perubahan"]
+        "kode_unit", "unit_kerja", "kolom", "nilai_lama", "nilai_baru", "jenis_perubahan",
+        "kode_kolom", "kode_nilai_lama", "kode_nilai_baru"]
     assert len(view) == len(EXPECTED)
     assert set(view["run_id"]) == {"r2"} and set(view["jenis_run"]) == {"backfill"}
     assert set(view["kode_instansi"]) == {A} and set(view["periode"]) == {P}
     assert view["waktu_terbit"].notna().all()
-    rows = {(r.nip, r.kolom): r for r in view.itertuples(index=False)}
+    rows = {(r.nip, r.kode_kolom): r for r in view.itertuples(index=False)}
     gone = rows[(N2, "*")]
     assert (gone.nama, gone.unit_kerja, gone.jenis_perubahan) == (
         f"Pegawai {N2[-3:]}", "Dinas Kesehatan", "Pegawai hilang")
     assert rows[(NEW, "*")].jenis_perubahan == "Pegawai muncul"
+    # Indonesian names and labels; the codes beside them.
+    assert (gone.kolom, gone.nilai_baru, gone.kode_nilai_baru) == ("Pegawai", "tidak ada",
+                                                                    "absent")
+    labelled = {r.kolom for r in view.itertuples(index=False)}
+    assert "training_needs" not in labelled and "Kebutuhan Pelatihan" in labelled
     changed = rows[(N1, "training_needs")]
     assert (changed.nama, changed.kode_unit, changed.unit_kerja) == (
         f"Pegawai {N1[-3:]}", "DISDIK", "Dinas Pendidikan")
@@ -201,13 +207,17 @@ def test_changes_command(engine: sa.Engine, warehouse_url: str) -> None:
              if line.startswith("│")]
     # The employee is named on the first of their rows only.
     assert cells == [
-        [NEW, f"Pegawai {NEW[-3:]}", "Dinas Kesehatan", "*", "absent", "present"],
-        [N1, f"Pegawai {N1[-3:]}", "Dinas Pendidikan", "behavior_score", "100.0",
-         repr(100.0 + 1e-6)],
-        ["", "", "", "rank_in_unit", "1", "NULL"],
-        ["", "", "", "training_needs", "akuntabel,loyal", ""],
-        [N0, f"Pegawai {N0[-3:]}", "Dinas Kesehatan", "promotion_eligible", "true", "false"],
-        [N2, f"Pegawai {N2[-3:]}", "Dinas Kesehatan", "*", "present", "absent"],
+        [NEW, f"Pegawai {NEW[-3:]}", "Dinas Kesehatan", "Pegawai", "tidak ada", "ada",
+         "*: absent -> present"],
+        [N1, f"Pegawai {N1[-3:]}", "Dinas Pendidikan", "Nilai Perilaku", "100.0",
+         repr(100.0 + 1e-6), f"behavior_score: 100.0 -> {100.0 + 1e-6!r}"],
+        ["", "", "", "Peringkat di Unit", "1", "NULL", "rank_in_unit: 1 -> NULL"],
+        ["", "", "", "Kebutuhan Pelatihan", "akuntabel,loyal", "",
+         "training_needs: akuntabel,loyal ->"],
+        [N0, f"Pegawai {N0[-3:]}", "Dinas Kesehatan", "Memenuhi Syarat Promosi", "Ya", "Tidak",
+         "promotion_eligible: true -> false"],
+        [N2, f"Pegawai {N2[-3:]}", "Dinas Kesehatan", "Pegawai", "ada", "tidak ada",
+         "*: present -> absent"],
     ]
     assert "6 change(s) for 4 employee(s); predikat changed for 0; appeared 1, disappeared 1" \
         in shown.stdout

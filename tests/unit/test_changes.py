@@ -145,3 +145,19 @@ def test_source_file_changes_by_path_and_sha256() -> None:
         ("ratings", "ratings.csv", "changed", "r1", "r2"),
     ]
     assert source_file_changes(old, old).empty
+
+
+def test_the_views_labels_are_the_commands_labels():
+    """ref_change_label (migration 0003, read by v_perubahan) holds exactly the labels of
+    tasks/change_labels.py, which `kinerja changes` prints."""
+    import re
+
+    from tasks.change_labels import FIELD_LABELS, label_rows
+    from tasks.changes import CHANGE_FIELDS
+    from tasks.warehouse import MIGRATIONS_DIR
+
+    sql = (MIGRATIONS_DIR / "0003_change_labels.sql").read_text(encoding="utf-8")
+    inserted = re.findall(r"VALUES \('((?:[^']|'')*)', '((?:[^']|'')*)', '((?:[^']|'')*)'\);", sql)
+    unquote = [tuple(v.replace("''", "'") for v in row) for row in inserted]
+    assert sorted(unquote) == sorted(label_rows())
+    assert set(CHANGE_FIELDS) <= set(FIELD_LABELS)  # every change-tracked field has a name
