@@ -350,6 +350,12 @@ def test_every_lateness_tier_discipline_band_and_predikat_occurs(city):
         counts[band] = counts.get(band, 0) + 1
     assert len(counts) == 10, counts  # every band of scoring.md section 8
     assert long_runs >= 5
+    # ... yet plausible: a few percent of the staff with a sanction, dismissals rare (issue 11:
+    # the demo used to sanction 19% of its staff and dismiss 32).
+    staff = sum(counts.values())
+    sanctioned = staff - counts["NONE"]
+    assert 0.01 * staff <= sanctioned <= 0.08 * staff, counts
+    assert counts["PEMBERHENTIAN"] <= 0.0075 * staff, counts
 
     ratings = read(period_dir / "ratings.csv").sort_values("rated_at")
     latest = ratings.drop_duplicates("nip", keep="last")
