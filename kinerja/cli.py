@@ -50,6 +50,9 @@ WarehouseOption = Annotated[str | None, typer.Option(
 ReportsOption = Annotated[Path | None, typer.Option(metavar="DIR", help="Reports folder.")]
 PolicyOption = Annotated[str | None, typer.Option(
     metavar="NAME_OR_PATH", help="Policy name or YAML path.")]
+RetriesOption = Annotated[int | None, typer.Option(
+    metavar="N", min=0, help="Retries of a transient fault per step (default: none at a "
+    "terminal, 3 otherwise, or KINERJA_TASK_RETRIES).")]
 
 
 def _print_version(value: bool) -> None:
@@ -156,6 +159,24 @@ def _preflight(agency: str, period: str, landing: Path | None, warehouse: str | 
     preflight.check_warehouse(warehouse or settings.warehouse_url)
 
 
+def task_retries(retries: int | None, interactive: bool) -> str | None:
+    """KINERJA_TASK_RETRIES for this command: --retries when given; none at a terminal, where a
+    person wants the answer now (a refused connection fails at once); otherwise what the
+    environment says (scheduled and deployed runs keep their retries through a restart)."""
+    if retries is not None:
+        return str(retries)
+    if interactive and "KINERJA_TASK_RETRIES" not in os.environ:
+        return "0"
+    return None
+
+
+def _set_task_retries(retries: int | None) -> None:
+    # Read when the flows' tasks are defined, that is when flows/ is first imported: set before.
+    value = task_retries(retries, sys.stdin.isatty())
+    if value is not None:
+        os.environ["KINERJA_TASK_RETRIES"] = value
+
+
 def _fail(error: BaseException) -> None:
     if _state["debug"]:
         raise error
@@ -207,12 +228,14 @@ def run(
     warehouse: WarehouseOption = None,
     reports: ReportsOption = None,
     policy: PolicyOption = None,
+    retries: RetriesOption = None,
 ) -> None:
     """One semester run for one agency: extract, validate, score, publish, report."""
     try:
         agency, period = identifiers.agency_code(agency), identifiers.period_id(period)
         _preflight(agency, period, landing, warehouse, policy)
         _quiet_tracebacks()
+        _set_task_retries(retries)
         from flows.semester import semester_appraisal
 
         with _warehouse_via_environment(warehouse):
@@ -359,6 +382,7 @@ def backfill(
     warehouse: WarehouseOption = None,
     reports: ReportsOption = None,
     policy: PolicyOption = None,
+    retries: RetriesOption = None,
 ) -> None:
     """Re-run every period from --from to --to in order (later periods read earlier ones, so a
     correction flows forward) and print what changed. Stops at the first failed period."""
@@ -370,6 +394,7 @@ def backfill(
     except ValueError as error:
         _fail(error)
     _quiet_tracebacks()
+    _set_task_retries(retries)
     from flows.backfill import BackfillFailed
     from flows.backfill import backfill as backfill_flow
 

@@ -192,3 +192,28 @@ def test_doctor_reports_each_check(tmp_path, monkeypatch, postgres_url):
     assert rows["source 3374.skp"][0] == "FAIL"
     assert rows["landing zone"][0] == "OK"
     assert "doc-pw-77" not in result.output and "src-pw-88" not in result.output
+
+
+def test_a_terminal_gets_no_retries_unless_asked():
+    from kinerja.cli import task_retries
+
+    assert task_retries(None, interactive=True) == "0"
+    assert task_retries(None, interactive=False) is None  # the environment's (default 3)
+    assert task_retries(5, interactive=True) == "5"
+    assert task_retries(0, interactive=False) == "0"
+
+
+def test_retries_option_reaches_the_tasks(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # The option is set before flows/ is imported, where the tasks read it.
+    code = ("import os, sys; from kinerja.cli import _set_task_retries; _set_task_retries(2); "
+            "from tasks.steps import publish; print(os.environ['KINERJA_TASK_RETRIES'], "
+            "publish.retries)")
+    env = {k: v for k, v in os.environ.items() if k != "KINERJA_TASK_RETRIES"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).parents[2],
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert out.stdout.split() == ["2", "2"], out.stderr
