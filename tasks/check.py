@@ -158,6 +158,26 @@ def _distinct(values: list[Any]) -> list[Any]:
     return out
 
 
+def _expectation(table: str, result: Any) -> dict[str, Any]:
+    """One evaluated expectation as the quality page lists it (samples for failures only)."""
+    config = result.expectation_config
+    kwargs = dict(config.kwargs)
+    columns = kwargs.get("column") or kwargs.get("column_list") or [
+        c for c in (kwargs.get("column_A"), kwargs.get("column_B")) if c]
+    if not result.success:
+        return {**_failure(table, result), "success": False}
+    details = result.result or {}
+    return {
+        "table": table,
+        "expectation": config.type,
+        "column": (", ".join(columns) if isinstance(columns, list) else columns) or None,
+        "uraian": (config.meta or {}).get("uraian"),
+        "success": True,
+        "unexpected_count": _plain(details.get("unexpected_count")),
+        "element_count": _plain(details.get("element_count")),
+    }
+
+
 def _failure(table: str, result: Any) -> dict[str, Any]:
     config = result.expectation_config
     kwargs = dict(config.kwargs)
@@ -220,6 +240,9 @@ def run_suite(frames: Mapping[str, pd.DataFrame], codes: QualityCodes,
     docs_dir = Path(docs_dir).resolve()
     tables: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
+    # Every expectation with its verdict: the report's quality page lists them offline (GX's
+    # Data Docs need scripts from the internet to show theirs). Bounded by the suite's size.
+    expectations: list[dict[str, Any]] = []
     with _GX_LOCK:
         # The site holds exactly this check: a page left from an earlier check would list
         # results that no longer describe the publication. Only ever a site folder of ours is
@@ -257,6 +280,7 @@ def run_suite(frames: Mapping[str, pd.DataFrame], codes: QualityCodes,
             tables.append({"table": table, "rows": len(frames[table]),
                            "evaluated": len(result.results), "failed": len(failed)})
             failures += [_failure(table, r) for r in failed]
+            expectations += [_expectation(table, r) for r in result.results]
         sites = context.build_data_docs(site_names=[_DOCS_SITE])
     evaluated = sum(t["evaluated"] for t in tables)
     failed_count = sum(t["failed"] for t in tables)
@@ -271,6 +295,7 @@ def run_suite(frames: Mapping[str, pd.DataFrame], codes: QualityCodes,
         "tables": tables,
         "failures": failures[:MAX_FAILURES],
         "failures_left_out": max(0, len(failures) - MAX_FAILURES),
+        "expectations": expectations,
         "data_docs": str(index),
     }
 

@@ -1,26 +1,36 @@
-"""The HR workbook (interface.md "Reports"): `<agency>_<period>_hasil.xlsx`, one sheet per result.
+"""The HR workbooks (interface.md "Reports"): the agency's `<agency>_<period>_hasil.xlsx` and one
+per OPD (`<agency>_<period>/opd/<unit>.xlsx`), so an office gets only its own people.
 
-Indonesian headers and labels, the header row frozen and filtered, column widths that fit the
-content, numbers stored as numbers (scores with two decimals shown, `0.00`; shares as
-percentages, `0.00%`), so HR can sort, filter and compute in Excel without re-typing anything.
-Written with openpyxl's write-only mode, which streams rows instead of holding a cell object per
-value: a province-sized agency stays within memory.
+A workbook HR would build themselves: a `Ringkasan` sheet first, then one sheet per result table
+with labels instead of codes (the codes in trailing columns for data engineers), Indonesian
+headers, the header row frozen, filtered and repeated on every printed page, A4 landscape fitted
+to the page width, Rupiah as whole numbers, numbers stored as numbers (unrounded; shown with two
+decimals), so HR can sort, filter and compute without re-typing anything.
+
+Written by `tasks/xlsx.py`, which builds each column's cells at once and streams rows into the
+file: a province-sized agency stays within memory and seconds. Source text never becomes a
+formula: that writer has no way to write one, and text Excel would read as a formula when edited
+(`=`, `+`, `-`, `@`, tab, CR, LF, their full-width forms, an error literal) carries Excel's own
+quote prefix.
+
+To add a sheet (e.g. rater calibration): one `Sheet(...)` in `SHEET_SPECS`, with its columns and
+a function that picks its rows from the report data (see the existing ones).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from tasks import xlsx
 from tasks.report import (
     DATASET_LABELS,
     ORG_PREDIKAT_LABELS,
@@ -33,132 +43,61 @@ from tasks.report import (
     SANCTION_LABELS,
     STATUS_LABELS,
     ReportData,
-    _missing,
     aspect_labels,
     format_timestamp,
+    missing,
+    opd_file,
     output_stem,
     period_title,
+    predikat_set_label,
+    reasons_sentence,
 )
+from tasks.report_text import rule_sentence
 
 SCORE = "0.00"
 SHARE = "0.00%"
-MONEY = "#,##0.00"
+MONEY = "#,##0"
 COUNT = "0"
 TEXT = None
 MIN_WIDTH, MAX_WIDTH = 8, 60
-# Excel's limit on the text of one cell.
-_MAX_CELL_TEXT = 32_767
-# What makes Excel (or LibreOffice) read a typed cell as a formula (OWASP "CSV injection").
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d",
-                     "\uff20")
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDE7F2")
 
 
 def workbook_path(reports_dir: str | Path, agency_code: str, period_id: str) -> Path:
     return Path(reports_dir) / f"{output_stem(agency_code, period_id)}_hasil.xlsx"
 
 
+# Columns ---------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Column:
     header: str
-    value: Callable[[dict[str, Any]], Any]
+    values: Callable[[pd.DataFrame], Any]  # the column's values for a frame of rows
     number_format: str | None = TEXT
 
 
-def _get(key: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda row: row.get(key)
+def _get(key: str) -> Callable[[pd.DataFrame], Any]:
+    return lambda frame: frame[key] if key in frame else pd.Series([None] * len(frame))
 
 
-def _coded(key: str, labels: dict[Any, str]) -> Callable[[dict[str, Any]], Any]:
-    return lambda row: None if _missing(row.get(key)) else labels.get(row[key], row[key])
+def _coded(key: str, labels: dict[Any, str]) -> Callable[[pd.DataFrame], Any]:
+    """The label of each code; an unknown code shows as itself."""
+    return lambda frame: frame[key].map(lambda v: None if missing(v) else labels.get(v, v))
 
 
-def _yes_no(key: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda row: None if _missing(row.get(key)) else ("Ya" if row[key] else "Tidak")
+def _yes_no(key: str) -> Callable[[pd.DataFrame], Any]:
+    return lambda frame: frame[key].map(
+        lambda v: None if missing(v) else ("Ya" if bool(v) else "Tidak"))
 
 
-def _plain(value: Any) -> Any:
-    """A value openpyxl writes as itself: numbers as numbers, missing as an empty cell."""
-    if _missing(value):
-        return None
-    if hasattr(value, "item"):  # numpy scalars
-        value = value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, str):
-        # A control character makes the file unreadable to Excel (openpyxl refuses it).
-        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
-        if len(value) > _MAX_CELL_TEXT:
-            return value[: _MAX_CELL_TEXT - 1] + "…"
-    return value
+def _opd_name(frame: pd.DataFrame) -> Any:
+    return frame["opd_name"]
 
 
-def _as_text(sheet: Any, value: str) -> WriteOnlyCell:
-    """A cell that holds `value` as text whatever it starts with. Source text (a name, a unit
-    name, a quarantined row) beginning with `=`, `+`, `-`, `@`, a tab or a CR would otherwise be
-    a live formula in Excel (`=HYPERLINK(...)`, `=cmd|' /C calc'!A0`); stored as a string with
-    Excel's own quote prefix it shows as typed and stays text when edited."""
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    cell.quotePrefix = True
-    return cell
-
-
-def _shown_width(value: Any, number_format: str | None) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, float) and number_format:
-        decimals = 2
-        # thousands separators of MONEY and the % sign of SHARE widen the shown text
-        text = f"{value * (100 if number_format == SHARE else 1):,.{decimals}f}"
-        return len(text) + (1 if number_format == SHARE else 0)
-    return len(str(value))
-
-
-def _write_sheet(book: Workbook, title: str, columns: Sequence[Column],
-                 rows: Sequence[dict[str, Any]]) -> None:
-    sheet = book.create_sheet(title)
-    values = [[_plain(c.value(row)) for c in columns] for row in rows]
-    # Widths fit the longest shown value (a sample is enough: rows of one column look alike).
-    sample = values[:2000]
-    for i, column in enumerate(columns):
-        longest = max([len(column.header)] + [
-            _shown_width(v[i], column.number_format) for v in sample])
-        width = min(max(longest + 2, MIN_WIDTH), MAX_WIDTH)
-        sheet.column_dimensions[get_column_letter(i + 1)].width = width
-    sheet.freeze_panes = "A2"
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-        header.append(cell)
-    sheet.append(header)
-    formats = [c.number_format for c in columns]
-    for row in values:
-        out: list[Any] = []
-        for value, number_format in zip(row, formats, strict=True):
-            if number_format and isinstance(value, int | float) and not isinstance(value, bool):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = number_format
-                out.append(cell)
-            elif isinstance(value, str) and (value.startswith(_FORMULA_TRIGGERS)
-                                             or value in ERROR_CODES):
-                out.append(_as_text(sheet, value))
-            else:
-                out.append(value)
-        sheet.append(out)
-    last = get_column_letter(len(columns))
-    sheet.auto_filter.ref = f"A1:{last}{max(len(values) + 1, 2)}"
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return frame.to_dict("records")
-
+PERIOD = Column("Periode", _get("period_id"))
 
 APPRAISAL_COLUMNS = (
-    Column("Periode", _get("period_id")),
-    Column("Kode Unit", _get("unit_code")),
+    Column("OPD", _opd_name),
     Column("Unit Kerja", _get("unit_name")),
     Column("NIP", _get("nip")),
     Column("Nama", _get("name")),
@@ -176,11 +115,19 @@ APPRAISAL_COLUMNS = (
     Column("Predikat", _coded("predikat", PREDIKAT_LABELS)),
     Column("Peringkat di Unit", _get("rank_in_unit"), COUNT),
     Column("Status Penilaian", _coded("status", STATUS_LABELS)),
+    # For data engineers: the codes as stored.
+    PERIOD,
+    Column("Kode OPD", _get("opd_code")),
+    Column("Kode Unit", _get("unit_code")),
+    Column("Kode Jenis Jabatan", _get("position_type")),
+    Column("Kode Rating Hasil Kerja", _get("results_rating")),
+    Column("Kode Rating Perilaku", _get("behavior_rating")),
+    Column("Kode Predikat", _get("predikat")),
+    Column("Kode Status", _get("status")),
 )
 
 FOLLOWUP_COLUMNS = (
-    Column("Periode", _get("period_id")),
-    Column("Kode Unit", _get("unit_code")),
+    Column("OPD", _opd_name),
     Column("Unit Kerja", _get("unit_name")),
     Column("NIP", _get("nip")),
     Column("Nama", _get("name")),
@@ -188,16 +135,20 @@ FOLLOWUP_COLUMNS = (
     Column("Predikat", _coded("predikat", PREDIKAT_LABELS)),
     Column("Kandidat Penghargaan", _yes_no("reward_candidate")),
     Column("Perlu Pembinaan", _yes_no("coaching_required")),
-    Column("Kebutuhan Pelatihan", lambda row: aspect_labels(row.get("training_needs"))),
+    Column("Kebutuhan Pelatihan", lambda f: f["training_needs"].map(aspect_labels)),
     Column("Hari TK Tahun Berjalan", _get("absent_days_ytd"), COUNT),
     Column("Sanksi Disiplin", _coded("discipline_sanction", SANCTION_LABELS)),
-    Column("Kode Sanksi", _get("discipline_sanction")),
     Column("Memenuhi Syarat Promosi", _yes_no("promotion_eligible")),
+    PERIOD,
+    Column("Kode OPD", _get("opd_code")),
+    Column("Kode Unit", _get("unit_code")),
+    Column("Kode Predikat", _get("predikat")),
+    Column("Kode Sanksi", _get("discipline_sanction")),
+    Column("Kode Pelatihan", _get("training_needs")),
 )
 
 ATTENDANCE_COLUMNS = (
-    Column("Periode", _get("period_id")),
-    Column("Kode Unit", _get("unit_code")),
+    Column("OPD", _opd_name),
     Column("Unit Kerja", _get("unit_name")),
     Column("NIP", _get("nip")),
     Column("Nama", _get("name")),
@@ -214,12 +165,15 @@ ATTENDANCE_COLUMNS = (
     Column("Pulang Cepat (menit)", _get("early_minutes"), COUNT),
     Column("Potongan (%)", _get("deduction_pct"), SCORE),
     Column("Nilai Disiplin", _get("discipline_score"), SCORE),
+    PERIOD,
+    Column("Kode OPD", _get("opd_code")),
+    Column("Kode Unit", _get("unit_code")),
 )
 
 UNIT_COLUMNS = (
-    Column("Periode", _get("period_id")),
-    Column("Kode Unit", _get("unit_code")),
+    Column("OPD", _opd_name),
     Column("Unit Kerja", _get("unit_name")),
+    Column("Unit Induk", _get("parent_name")),
     Column("Nilai IKU", _get("iku_score"), SCORE),
     Column("Pagu Anggaran (Rp)", _get("budget_pagu"), MONEY),
     Column("Realisasi Anggaran (Rp)", _get("budget_realisasi"), MONEY),
@@ -230,50 +184,110 @@ UNIT_COLUMNS = (
     Column("Jumlah Dinilai", _get("appraised_count"), COUNT),
     *(Column(f"Jumlah {PREDIKAT_LABELS[p]}", _get(f"n_{p}"), COUNT) for p in PREDIKAT_ORDER),
     Column("Pelanggaran Kurva Distribusi", _get("breaches"), COUNT),
+    PERIOD,
+    Column("Kode OPD", _get("opd_code")),
+    Column("Kode Unit", _get("unit_code")),
+    Column("Kode Unit Induk", _get("parent_unit_code")),
+    Column("Kode Predikat Organisasi", _get("org_predikat")),
 )
 
 DISTRIBUTION_COLUMNS = (
-    Column("Periode", _get("period_id")),
-    Column("Kode Unit", _get("unit_code")),
+    Column("OPD", _opd_name),
     Column("Unit Kerja", _get("unit_name")),
     Column("Predikat", _coded("predikat", PREDIKAT_LABELS)),
     Column("Jumlah Pegawai", _get("employee_count"), COUNT),
     Column("Proporsi", _get("share"), SHARE),
+    PERIOD,
+    Column("Kode Unit", _get("unit_code")),
+    Column("Kode Predikat", _get("predikat")),
 )
 
 CHECK_COLUMNS = (
-    Column("Periode", _get("period_id")),
-    Column("Kode Unit", _get("unit_code")),
+    Column("OPD", _opd_name),
     Column("Unit Kerja", _get("unit_name")),
     Column("Predikat Organisasi", _coded("org_predikat", ORG_PREDIKAT_LABELS)),
-    Column("Aturan", _get("rule")),
-    Column("Predikat yang Dihitung", lambda row: ", ".join(
-        PREDIKAT_LABELS.get(p, p) for p in str(row.get("predikat_set") or "").split(",") if p)),
+    Column("Aturan", lambda f: pd.Series([rule_sentence(r) for r in f.to_dict("records")],
+                                         index=f.index, dtype=object)),
+    Column("Predikat yang Dihitung", lambda f: f["predikat_set"].map(predikat_set_label)),
     Column("Jumlah Pegawai", _get("employee_count"), COUNT),
     Column("Proporsi", _get("share"), SHARE),
     Column("Proporsi Minimum", _get("min_share"), SHARE),
     Column("Proporsi Maksimum", _get("max_share"), SHARE),
     Column("Jumlah Minimum", _get("min_count"), COUNT),
     Column("Melanggar", _yes_no("breach")),
+    PERIOD,
+    Column("Kode Unit", _get("unit_code")),
+    Column("Kode Aturan", _get("rule")),
+    Column("Kode Predikat Organisasi", _get("org_predikat")),
+    Column("Kode Predikat yang Dihitung", _get("predikat_set")),
 )
 
 QUARANTINE_COLUMNS = (
-    Column("Dataset", _coded("dataset", DATASET_LABELS)),
+    Column("Data", _coded("dataset", DATASET_LABELS)),
     Column("Berkas:Baris", _get("record_ref")),
-    Column("Alasan", _get("reasons")),
+    Column("Alasan", lambda f: f["reasons"].map(reasons_sentence)),
     Column("Isi Baris (JSON)", _get("payload")),
+    Column("Pesan Validasi (asli)", _get("reasons")),
+    Column("Kode Data", _get("dataset")),
 )
 
-# Sheet names: Excel allows 31 characters and no `/`.
-SHEETS = ("Penilaian", "Tindak Lanjut", "Kehadiran", "Kinerja Unit", "Distribusi Predikat",
-          "Kurva Distribusi", "Karantina", "Keterangan")
+ABOUT_COLUMNS = (Column("Keterangan", _get("key")), Column("Isi", _get("value")))
 
 
-def _about(data: ReportData) -> list[dict[str, Any]]:
+# Sheets ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    """The rows one workbook holds: the agency's, or one OPD's (`opd` its dim row)."""
+
+    data: ReportData
+    opd: dict[str, Any] | None
+    employees: pd.DataFrame
+    units: pd.DataFrame
+    distribution: pd.DataFrame
+    checks: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str  # Excel allows 31 characters and no `/`
+    columns: Sequence[Column]
+    rows: Callable[[Part], pd.DataFrame]
+    agency_only: bool = False  # not in the OPD workbooks
+    # Rows prepared once over the agency and taken per OPD by `opd_code`; False for a small
+    # sheet built anew for every workbook.
+    per_opd_rows: bool = True
+
+
+def _distribution_rows(part: Part) -> pd.DataFrame:
+    order = {p: i for i, p in enumerate(PREDIKAT_ORDER)}
+    return part.distribution.assign(_p=part.distribution["predikat"].map(order)).sort_values(
+        ["unit_order", "_p"])
+
+
+SHEET_SPECS: tuple[Sheet, ...] = (
+    Sheet("Penilaian", APPRAISAL_COLUMNS, lambda p: p.employees),
+    Sheet("Tindak Lanjut", FOLLOWUP_COLUMNS, lambda p: p.employees),
+    Sheet("Kehadiran", ATTENDANCE_COLUMNS, lambda p: p.employees),
+    Sheet("Kinerja Unit", UNIT_COLUMNS, lambda p: p.units),
+    Sheet("Distribusi Predikat", DISTRIBUTION_COLUMNS, _distribution_rows),
+    Sheet("Kurva Distribusi", CHECK_COLUMNS, lambda p: p.checks),
+    Sheet("Karantina", QUARANTINE_COLUMNS, lambda p: p.data.quarantine, agency_only=True),
+    Sheet("Keterangan", ABOUT_COLUMNS, lambda p: pd.DataFrame(_about(p)), per_opd_rows=False),
+)
+SUMMARY_SHEET = "Ringkasan"
+SHEETS = (SUMMARY_SHEET, *(s.name for s in SHEET_SPECS))
+OPD_SHEETS = (SUMMARY_SHEET, *(s.name for s in SHEET_SPECS if not s.agency_only))
+
+
+def _about(part: Part) -> list[dict[str, Any]]:
+    data = part.data
     run, quality = data.run, data.quality or {}
     status = quality.get("status")
     lines = [
         ("Instansi", f"{data.agency_name} ({data.agency_code})"),
+        *([("OPD", f"{part.opd['unit_name']} ({part.opd['unit_code']})")] if part.opd else []),
         ("Periode", f"{data.period.id}: {period_title(data.period)}"),
         ("Run", run["run_id"]),
         ("Kebijakan penilaian", f"{run.get('policy_name') or '–'} "
@@ -284,32 +298,186 @@ def _about(data: ReportData) -> list[dict[str, Any]]:
          + (f" ({quality.get('failed')} dari {quality.get('evaluated')} pemeriksaan gagal)"
             if status else "")),
         ("Dibuat", format_timestamp(data.generated_at)),
-        ("Catatan", "Nilai disimpan tanpa pembulatan; tampilan dua desimal."),
+        ("Catatan", "Nilai disimpan tanpa pembulatan; tampilan dua desimal. Kolom berawalan "
+                    "“Kode” memuat kode yang tersimpan di gudang data, untuk tim data."),
     ]
+    for title, labels in (("Kode predikat", PREDIKAT_LABELS),
+                          ("Kode predikat organisasi", ORG_PREDIKAT_LABELS),
+                          ("Kode status penilaian", STATUS_LABELS),
+                          ("Kode rating", RATING_LABELS),
+                          ("Kode sanksi", SANCTION_LABELS)):
+        lines += [(f"{title} {code}", text) for code, text in labels.items()]
     return [{"key": k, "value": v} for k, v in lines]
 
 
-def write_workbook(data: ReportData, reports_dir: str | Path) -> Path:
-    """Write the HR workbook of one agency-period's publication; returns its path."""
-    path = workbook_path(reports_dir, data.agency_code, data.period.id)
+# Writing ---------------------------------------------------------------------------------------
+
+_KINDS = {SCORE: "score", SHARE: "share", MONEY: "money", COUNT: "count"}
+
+
+def _width(header: str, longest: float) -> float:
+    return min(max(len(header), longest) + 2, MAX_WIDTH) if longest == longest else \
+        max(len(header) + 2, MIN_WIDTH)
+
+
+def prepare_column(column: Column, frame: pd.DataFrame) -> xlsx.Column:
+    """A column's cells for every row of `frame`, with a width that fits its longest value."""
+    values = column.values(frame)
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    if column.number_format:
+        numbers = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+        finite = numbers[np.isfinite(numbers)]
+        peak = float(np.abs(finite).max()) if len(finite) else 0.0
+        decimals = 0 if column.number_format in (MONEY, COUNT) else 2
+        scale = 100 if column.number_format == SHARE else 1
+        shown = len(f"{peak * scale:,.{decimals}f}") + (1 if column.number_format == SHARE
+                                                        else 0)
+        width = min(max(len(column.header), shown, MIN_WIDTH - 2) + 2, MAX_WIDTH)
+        return xlsx.number_column(column.header, _KINDS[column.number_format], numbers, width)
+    text = series.astype(object).where(series.notna(), None)
+    array = pa.array([v if v is None or isinstance(v, str) else str(v) for v in text],
+                     type=pa.large_string())
+    longest = pc.max(pc.utf8_length(array)).as_py() or 0
+    width = min(max(len(column.header), longest, MIN_WIDTH - 2) + 2, MAX_WIDTH)
+    return xlsx.text_column(column.header, array, width)
+
+
+@dataclass
+class _Prepared:
+    """One sheet's columns prepared over the agency's rows, and each OPD's row positions."""
+
+    columns: list[xlsx.Column]
+    by_opd: dict[str, np.ndarray] | None
+
+
+def _prepare(data: ReportData) -> dict[str, _Prepared]:
+    """Every sheet's cells, built once for the agency's workbook and all the OPDs'."""
+    cache = data.__dict__.setdefault("_workbook_sheets", {})
+    if cache:
+        return cache
+    part = _part(_named(data), None)
+    for spec in SHEET_SPECS:
+        if not spec.per_opd_rows:
+            continue
+        frame = spec.rows(part).reset_index(drop=True)
+        by_opd = None
+        if "opd_code" in frame:
+            by_opd = {code: np.asarray(rows, dtype="int64")
+                      for code, rows in frame.groupby("opd_code", sort=False).indices.items()}
+        cache[spec.name] = _Prepared([prepare_column(c, frame) for c in spec.columns], by_opd)
+    return cache
+
+
+def write_summary(book: xlsx.Workbook, part: Part, title: str) -> None:
+    """The `Ringkasan` sheet: the figures a head of office asks for first."""
+    from tasks.report_sections import headline, predikat_rows
+
+    data = part.data
+    h = headline(part.employees, part.units, part.checks)
+    quality = data.quality or {}
+    plain, bold = xlsx.DEFAULT, xlsx.BOLD
+    rows: list[list[tuple[Any, int]]] = [[(title, xlsx.TITLE)], []]
+
+    def line(key: str, value: Any, style: int = xlsx.COUNT) -> None:
+        shown = "–" if value is None or (isinstance(value, float) and math.isnan(value)) \
+            else value
+        rows.append([(key, plain), (shown, style if not isinstance(shown, str) else plain)])
+
+    line("Instansi", f"{data.agency_name} ({data.agency_code})")
+    if part.opd:
+        line("OPD", f"{part.opd['unit_name']} ({part.opd['unit_code']})")
+    line("Periode", period_title(data.period))
+    line("Pegawai", h["employees"])
+    line("Dinilai", h["appraised"])
+    line("Belum dinilai atasan", h["not_rated"])
+    line("Tidak aktif pada periode ini", h["inactive"])
+    line("Rata-rata nilai akhir", None if h["mean_final"] is None else float(h["mean_final"]),
+         xlsx.SCORE)
+    line("Unit kerja", h["units"])
+    line("Kandidat penghargaan", h["rewards"])
+    line("Perlu pembinaan", h["coaching"])
+    line("Perlu pelatihan", h["training"])
+    line("Dikenai sanksi disiplin", h["sanctioned"])
+    line("Memenuhi syarat promosi", h["promotion"])
+    line("Unit diperiksa kurva distribusi", h["checked_units"])
+    line("Unit melanggar kurva distribusi", h["breach_units"])
+    line("Mutu data", QUALITY_LABELS.get(quality.get("status"), str(quality.get("status"))))
+    rows.append([])
+    rows.append([("Predikat", xlsx.HEADER), ("Jumlah pegawai", xlsx.HEADER),
+                 ("Proporsi", xlsx.HEADER)])
+    for p in predikat_rows(part.employees):
+        rows.append([(p["label"], plain), (p["count"], xlsx.COUNT),
+                     (None if p["share"] is None else float(p["share"]), xlsx.SHARE)])
+    rows.append([])
+    rows.append([("Lembar lain", bold)])
+    rows += [[(name, plain)] for name in (OPD_SHEETS if part.opd else SHEETS)[1:]]
+    book.free(SUMMARY_SHEET, rows, [44, 18, 14], print_title=f"{title} — {SUMMARY_SHEET}")
+
+
+def _part(data: ReportData, opd: dict[str, Any] | None) -> Part:
+    if opd is None:
+        return Part(data, None, data.employees, data.units, data.distribution, data.checks)
+    from tasks.report_sections import _opd_slices
+
+    slices = _opd_slices(data)
+    code = opd["unit_code"]
+
+    def of(name: str) -> pd.DataFrame:
+        frame = getattr(data, name)
+        return slices[name].get(code, frame.iloc[0:0]) if name in slices else \
+            frame[frame["opd_code"] == code]
+
+    return Part(data, opd, of("employees"), of("units"), of("distribution"), of("checks"))
+
+
+def _named(data: ReportData) -> ReportData:
+    """The frames with the OPD's and the parent unit's names beside their codes."""
+    if "opd_name" in data.employees:
+        return data
+    names = data.organisation.set_index("unit_code")["unit_name"]
+    for frame in (data.employees, data.units, data.distribution, data.checks):
+        frame["opd_name"] = frame["opd_code"].map(names).fillna(frame["opd_code"])
+    data.units["parent_name"] = data.units["parent_unit_code"].map(names)
+    return data
+
+
+def _write(path: Path, data: ReportData, opd: dict[str, Any] | None) -> Path:
+    prepared = _prepare(data)
+    part = _part(data, opd)
+    title = (f"Hasil Penilaian Kinerja ASN {data.agency_name} {data.period.id}"
+             + (f" — {opd['unit_name']}" if opd else ""))
     path.parent.mkdir(parents=True, exist_ok=True)
-    employees = _records(data.employees)
-    book = Workbook(write_only=True)
-    _write_sheet(book, "Penilaian", APPRAISAL_COLUMNS, employees)
-    _write_sheet(book, "Tindak Lanjut", FOLLOWUP_COLUMNS, employees)
-    _write_sheet(book, "Kehadiran", ATTENDANCE_COLUMNS, employees)
-    _write_sheet(book, "Kinerja Unit", UNIT_COLUMNS, _records(data.units))
-    _write_sheet(book, "Distribusi Predikat", DISTRIBUTION_COLUMNS,
-                 _records(data.distribution.sort_values(
-                     ["unit_name", "predikat"],
-                     key=lambda s: s.map({p: i for i, p in enumerate(PREDIKAT_ORDER)})
-                     if s.name == "predikat" else s)))
-    _write_sheet(book, "Kurva Distribusi", CHECK_COLUMNS, _records(data.checks))
-    _write_sheet(book, "Karantina", QUARANTINE_COLUMNS, _records(data.quarantine))
-    _write_sheet(book, "Keterangan", (Column("Keterangan", _get("key")),
-                                      Column("Isi", _get("value"))), _about(data))
     # Written whole then renamed, so HR never opens a half-written workbook.
-    partial = path.with_suffix(".xlsx.partial")
-    book.save(partial)
+    partial = path.with_name(path.name + ".partial")
+    book = xlsx.Workbook(partial, title)
+    try:
+        write_summary(book, part, title)
+        for spec in SHEET_SPECS:
+            if opd is not None and spec.agency_only:
+                continue
+            sheet_title = f"{title} — {spec.name}"
+            if not spec.per_opd_rows:
+                frame = spec.rows(part)
+                book.table(spec.name, [prepare_column(c, frame) for c in spec.columns],
+                           print_title=sheet_title)
+                continue
+            ready = prepared[spec.name]
+            rows = None
+            if opd is not None:
+                rows = (ready.by_opd or {}).get(opd["unit_code"], np.zeros(0, dtype="int64"))
+            book.table(spec.name, ready.columns, print_title=sheet_title, rows=rows)
+    finally:
+        book.close()
     partial.replace(path)
     return path
+
+
+def write_workbook(data: ReportData, reports_dir: str | Path) -> Path:
+    """The agency's workbook; returns its path."""
+    return _write(workbook_path(reports_dir, data.agency_code, data.period.id), data, None)
+
+
+def write_opd_workbooks(data: ReportData, folder: str | Path) -> list[Path]:
+    """One workbook per OPD, `<folder>/<unit>.xlsx`, each with only that OPD's rows."""
+    return [_write(Path(folder) / f"{opd_file(opd['unit_code'])}.xlsx", data, opd)
+            for opd in data.opds.to_dict("records")]

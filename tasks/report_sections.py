@@ -1,0 +1,651 @@
+"""The sections of the report pages: each is one function that builds its template's context,
+registered for a page, and one template `templates/sections/<page>/<id>.html.j2`.
+
+Pages: `index` (the agency report, whose size must not grow with the number of employees: it
+shows counts, per-OPD rows and the N lowest and highest, never lists of people), `opd` (one
+top-level unit: its units nested, its people and follow-ups in full) and `quality` (every
+quarantine reason and every expectation of the suite).
+
+To add a section (e.g. rater calibration): write
+
+    @section("opd", "kalibrasi", "Kalibrasi penilai")
+    def _calibration(scope: Scope) -> dict[str, Any]:
+        return {...}                          # what the template shows
+
+and `templates/sections/opd/kalibrasi.html.j2`, which receives it as `s` (and `scope`, `links`,
+`data`). Sections appear in the order they are registered; the table of contents follows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from schemas.sources import BERAKHLAK_ASPECTS
+from tasks.report import Links, ReportData, opd_file
+from tasks.report_charts import Point, Row, bar_list_chart, column_chart, dot_chart, scatter_chart
+from tasks.report_text import (
+    ASPECT_LABELS,
+    DATASET_LABELS,
+    PREDIKAT_COLORS,
+    PREDIKAT_LABELS,
+    PREDIKAT_ORDER,
+    SANCTION_LABELS,
+    SANCTION_LEVELS,
+    format_int,
+    format_number,
+    format_pct,
+    missing,
+    period_title,
+    rule_sentence,
+    rule_text,
+    translate_reasons,
+)
+
+# Charts of a long list show this many lowest and highest; the rest is in the tables/pages.
+CHART_ENDS = 10
+# Units named beside the agency's IKU/budget scatter (the lowest IKU scores).
+SCATTER_MARKS = 10
+# Quarantine reason kinds on the index (all are on the quality page).
+INDEX_REASONS = 12
+# Quarantined rows shown per dataset on the quality page; the workbook and the quarantine
+# table hold every row.
+QUARANTINE_SAMPLE = 50
+
+
+@dataclass
+class Scope:
+    """What one page shows: the whole agency (`opd` None) or one OPD's part of it."""
+
+    page: str
+    data: ReportData
+    links: Links
+    opd: dict[str, Any] | None
+    employees: pd.DataFrame
+    units: pd.DataFrame
+    checks: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Section:
+    page: str
+    id: str
+    title: str
+    build: Callable[[Scope], dict[str, Any]]
+
+    @property
+    def template(self) -> str:
+        return f"sections/{self.page}/{self.id}.html.j2"
+
+
+SECTIONS: list[Section] = []
+
+
+def section(page: str, id: str, title: str) -> Callable[[Callable[[Scope], dict[str, Any]]],
+                                                       Callable[[Scope], dict[str, Any]]]:
+    """Register a section builder for `page` (`index`, `opd` or `quality`)."""
+    def register(build: Callable[[Scope], dict[str, Any]]) -> Callable[[Scope], dict[str, Any]]:
+        SECTIONS.append(Section(page, id, title, build))
+        return build
+    return register
+
+
+def page_context(page: str, data: ReportData, links: Links,
+                 opd: dict[str, Any] | None) -> dict[str, Any]:
+    scope = _scope(page, data, links, opd)
+    sections = [{"id": s.id, "title": s.title, "template": s.template, "s": s.build(scope)}
+                for s in SECTIONS if s.page == page]
+    titles = {"index": "Laporan Penilaian Kinerja ASN",
+              "opd": f"Laporan Penilaian Kinerja ASN — {opd['unit_name']}" if opd else "",
+              "quality": "Mutu Data Penilaian Kinerja ASN"}
+    return {
+        "page": page,
+        "heading": titles[page],
+        "title": f"{titles[page]} {data.agency_name} {data.period.id}",
+        "data": data,
+        "links": links,
+        "opd": opd,
+        "period_title": period_title(data.period),
+        "sections": sections,
+    }
+
+
+def _scope(page: str, data: ReportData, links: Links, opd: dict[str, Any] | None) -> Scope:
+    if opd is None:
+        return Scope(page, data, links, None, data.employees, data.units, data.checks)
+    slices = _opd_slices(data)
+    code = opd["unit_code"]
+    empty = {name: frame.iloc[0:0] for name, frame in (
+        ("employees", data.employees), ("units", data.units), ("checks", data.checks))}
+    return Scope(page, data, links, opd,
+                 *(slices[name].get(code, empty[name]) for name in ("employees", "units",
+                                                                     "checks")))
+
+
+def _opd_slices(data: ReportData) -> dict[str, dict[str, pd.DataFrame]]:
+    """Each frame split by OPD once per report (not once per page)."""
+    cache = data.__dict__.setdefault("_opd_slices", {})
+    if not cache:
+        for name in ("employees", "units", "checks"):
+            frame = getattr(data, name)
+            cache[name] = {code: part for code, part in frame.groupby("opd_code", sort=False)}
+    return cache
+
+
+# Helpers --------------------------------------------------------------------------------------
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts with None for every missing value (NaN would print as `nan`)."""
+    if frame.empty:
+        return []
+    columns = [frame[name].to_numpy(dtype=object, na_value=None).tolist()
+               for name in frame.columns]
+    names = list(frame.columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
+    return frame[column].fillna(False).astype(bool)
+
+
+def headline(employees: pd.DataFrame, units: pd.DataFrame,
+             checks: pd.DataFrame) -> dict[str, Any]:
+    appraised = employees[employees["status"] == "APPRAISED"]
+    final = appraised["final_score"].dropna()
+    checked = checks.groupby("unit_code")["breach"].apply(lambda b: bool(b.astype(bool).any()))
+    return {
+        "employees": len(employees),
+        "appraised": len(appraised),
+        "not_rated": int((employees["status"] == "NOT_RATED").sum()),
+        "inactive": int((employees["status"] == "INACTIVE").sum()),
+        "mean_final": final.mean() if len(final) else None,
+        "units": len(units),
+        "rewards": int(_flag(employees, "reward_candidate").sum()),
+        "coaching": int(_flag(employees, "coaching_required").sum()),
+        "training": int((employees["training_needs"].fillna("").astype(str) != "").sum()),
+        "sanctioned": int((employees["discipline_sanction"].fillna("NONE") != "NONE").sum()),
+        "promotion": int(_flag(employees, "promotion_eligible").sum()),
+        "checked_units": len(checked),
+        "breach_units": int(checked.sum()),
+    }
+
+
+def predikat_rows(employees: pd.DataFrame) -> list[dict[str, Any]]:
+    appraised = employees[employees["status"] == "APPRAISED"]
+    counts = appraised["predikat"].value_counts()
+    total = len(appraised)
+    return [{"code": p, "label": PREDIKAT_LABELS[p], "colour": PREDIKAT_COLORS[p],
+             "count": int(counts.get(p, 0)),
+             "share": counts.get(p, 0) / total if total else None} for p in PREDIKAT_ORDER]
+
+
+def predikat_chart(rows: list[dict[str, Any]], title: str) -> Any:
+    return column_chart([(r["label"], r["count"], r["colour"]) for r in rows], title)
+
+
+def stack(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """Segments of a 100% bar of predikat counts (for the per-OPD and per-unit rows)."""
+    total = sum(counts.values())
+    if not total:
+        return []
+    return [{"code": p, "label": PREDIKAT_LABELS[p], "count": counts[p],
+             "width": round(100 * counts[p] / total, 2)} for p in PREDIKAT_ORDER if counts[p]]
+
+
+def ends(rows: list[Any], key: Callable[[Any], float], n: int = CHART_ENDS) -> list[Any]:
+    """All rows sorted by `key` when there are few; else the n lowest and the n highest."""
+    ordered = sorted(rows, key=key)
+    if len(ordered) <= 2 * n:
+        return ordered
+    return ordered[:n] + ordered[-n:]
+
+
+def attendance_by(employees: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Attendance sums and discipline means per `by`, over employees with working days."""
+    active = employees[employees["working_days"].fillna(0) > 0]
+    grouped = active.groupby(by, sort=False).agg(
+        employees=("nip", "size"),
+        working_days=("working_days", "sum"),
+        present_days=("present_days", "sum"),
+        sick_days=("sick_days", "sum"),
+        permit_days=("permit_days", "sum"),
+        leave_days=("leave_days", "sum"),
+        duty_days=("duty_days", "sum"),
+        absent_days=("absent_days", "sum"),
+        late_count=("late_count", "sum"),
+        early_count=("early_count", "sum"),
+        discipline=("discipline_score", "mean"),
+    )
+    grouped["attendance_pct"] = 100 * grouped["present_days"] / grouped["working_days"]
+    grouped["absent_per_employee"] = grouped["absent_days"] / grouped["employees"]
+    grouped["late_per_employee"] = grouped["late_count"] / grouped["employees"]
+    return grouped
+
+
+def _check_groups(checks: pd.DataFrame, units: pd.DataFrame) -> list[dict[str, Any]]:
+    """One entry per checked unit (not one per rule): its org predikat and IKU beside every
+    rule sentence of its checks."""
+    info = {u["unit_code"]: u for u in records(units)}
+    out: dict[str, dict[str, Any]] = {}
+    for check in records(checks):
+        code = check["unit_code"]
+        group = out.get(code)
+        if group is None:
+            unit = info.get(code, {})
+            group = out[code] = {
+                "unit_code": code, "unit_name": check["unit_name"],
+                "org_predikat": check["org_predikat"], "iku_score": unit.get("iku_score"),
+                "appraised": int(unit.get("appraised_count") or 0), "breach": False,
+                "checks": []}
+        breach = bool(check["breach"])
+        group["checks"].append({"sentence": rule_sentence(check), "breach": breach})
+        group["breach"] = group["breach"] or breach
+    return list(out.values())
+
+
+# The agency report (index) --------------------------------------------------------------------
+
+
+@section("index", "ringkasan", "Ringkasan")
+def _index_summary(scope: Scope) -> dict[str, Any]:
+    data = scope.data
+    files = data.source_files
+    rows = predikat_rows(scope.employees)
+    return {
+        "h": headline(scope.employees, scope.units, scope.checks),
+        "opds": len(data.opds),
+        "rows_read": int(files["rows_read"].sum()),
+        "rows_quarantined": int(files["rows_quarantined"].sum()),
+        "quality": data.quality,
+        "predikat_rows": rows,
+        "predikat_chart": predikat_chart(rows, "Distribusi predikat pegawai yang dinilai"),
+    }
+
+
+def opd_rows(data: ReportData, links: Links) -> list[dict[str, Any]]:
+    """One row per OPD: its own unit's figures and its whole subtree's counts."""
+    employees, units = data.employees, data.units
+    appraised = employees[employees["status"] == "APPRAISED"]
+    counts = (appraised.groupby(["opd_code", "predikat"]).size().unstack(fill_value=0)
+              .reindex(columns=list(PREDIKAT_ORDER), fill_value=0))
+    staff = employees.groupby("opd_code").size()
+    mean = appraised.groupby("opd_code")["final_score"].mean()
+    unit_count = units.groupby("opd_code").size()
+    checked = data.checks.groupby(["opd_code", "unit_code"])["breach"].apply(
+        lambda b: bool(b.astype(bool).any())).reset_index()
+    n_checked = checked.groupby("opd_code").size()
+    n_breach = checked.groupby("opd_code")["breach"].sum()
+    own = units.set_index("unit_code")
+    out = []
+    for number, opd in enumerate(data.opds.to_dict("records"), start=1):
+        code = opd["unit_code"]
+        c = {p: int(counts.loc[code, p]) if code in counts.index else 0 for p in PREDIKAT_ORDER}
+        unit = own.loc[code] if code in own.index else None
+        out.append({
+            "no": number, "unit_code": code, "unit_name": opd["unit_name"],
+            "href": links.opd(code), "workbook": links.opd_workbook(code),
+            "org_predikat": None if unit is None else unit["org_predikat"],
+            "iku_score": None if unit is None or missing(unit["iku_score"])
+            else unit["iku_score"],
+            "units": int(unit_count.get(code, 0)), "employees": int(staff.get(code, 0)),
+            "appraised": sum(c.values()), "counts": c, "stack": stack(c),
+            "mean_final": mean.get(code),
+            "checked": int(n_checked.get(code, 0)), "breach": int(n_breach.get(code, 0)),
+        })
+    return out
+
+
+@section("index", "opd", "Hasil per OPD")
+def _index_opds(scope: Scope) -> dict[str, Any]:
+    return {"rows": opd_rows(scope.data, scope.links)}
+
+
+@section("index", "kurva", "Kurva distribusi")
+def _index_curve(scope: Scope) -> dict[str, Any]:
+    checks = scope.checks
+    rules = []
+    if len(checks):
+        for _, rows in checks.groupby(["org_predikat", "rule"], sort=False):
+            first = records(rows.head(1))[0]
+            rules.append({"text": rule_text(first), "units": rows["unit_code"].nunique(),
+                          "breach": int(rows.loc[rows["breach"].astype(bool),
+                                                 "unit_code"].nunique())})
+    by_opd = sorted((r for r in opd_rows(scope.data, scope.links) if r["breach"]),
+                    key=lambda r: (-r["breach"], r["unit_name"]))
+    return {"h": headline(scope.employees, scope.units, checks), "rules": rules,
+            "worst": by_opd[:CHART_ENDS], "more": max(0, len(by_opd) - CHART_ENDS)}
+
+
+@section("index", "kehadiran", "Kehadiran dan disiplin")
+def _index_attendance(scope: Scope) -> dict[str, Any]:
+    data, links = scope.data, scope.links
+    names = data.opds.set_index("unit_code")["unit_name"]
+    grouped = attendance_by(scope.employees, "opd_code")
+    rows = [{"unit_code": code, "unit_name": names.get(code, code), "href": links.opd(code),
+             **record} for code, record in zip(grouped.index, records(grouped), strict=True)]
+    rows.sort(key=lambda r: r["unit_name"])
+    return _attendance_charts(rows, "OPD") | {"rows": rows}
+
+
+def _attendance_charts(rows: list[dict[str, Any]], what: str) -> dict[str, Any]:
+    shown = ends([r for r in rows if r["discipline"] is not None], key=lambda r: r["discipline"])
+    many = len(rows) > 2 * CHART_ENDS
+    discipline = [Row(r["unit_name"], r["discipline"], format_number(r["discipline"]),
+                      gap_before=many and i == CHART_ENDS) for i, r in enumerate(shown)]
+    caption = (f"{CHART_ENDS} {what} dengan rata-rata nilai disiplin terendah dan {CHART_ENDS} "
+               f"tertinggi dari {len(rows)}" if many
+               else f"Rata-rata nilai disiplin per {what}")
+    absent = sorted(rows, key=lambda r: -(r["absent_per_employee"] or 0))[:CHART_ENDS]
+    return {
+        "discipline_chart": dot_chart(discipline, caption, axis_label="Nilai disiplin (0–100)")
+        if discipline else None,
+        "discipline_caption": caption + " (sumbu disesuaikan dengan rentang nilai)",
+        "absent_chart": bar_list_chart(
+            [Row(r["unit_name"], r["absent_per_employee"],
+                 format_number(r["absent_per_employee"])) for r in absent],
+            "Hari tanpa keterangan per pegawai", colour="#c0582b") if absent else None,
+        "absent_caption": (f"{len(absent)} {what} dengan hari tanpa keterangan (TK) per pegawai "
+                           f"aktif terbanyak" + (f" dari {len(rows)}" if len(rows) > len(absent)
+                                                  else "")),
+    }
+
+
+def _unit_points(units: pd.DataFrame, marks: dict[str, str]) -> tuple[list[Point], int]:
+    plotted = units[units["iku_score"].notna() & units["absorption_pct"].notna()]
+    points = [Point(r["absorption_pct"], r["iku_score"], r["unit_name"], r["org_predikat"],
+                    marks.get(r["unit_code"])) for r in records(plotted)]
+    return points, len(units) - len(plotted)
+
+
+@section("index", "iku", "Nilai IKU dan penyerapan anggaran")
+def _index_iku(scope: Scope) -> dict[str, Any]:
+    units = scope.units
+    with_iku = units[units["iku_score"].notna()].sort_values(["iku_score", "unit_name"])
+    lowest = records(with_iku.head(SCATTER_MARKS))
+    for number, row in enumerate(lowest, start=1):
+        row["mark"] = str(number)
+        row["href"] = scope.links.opd(row["opd_code"])
+    points, unplotted = _unit_points(units, {r["unit_code"]: r["mark"] for r in lowest})
+    return {
+        "scatter": scatter_chart(points, "Nilai IKU terhadap penyerapan anggaran per unit",
+                                 x_label="Penyerapan anggaran (%)", y_label="Nilai IKU")
+        if points else None,
+        "plotted": len(points), "unplotted": unplotted, "units": len(units),
+        "lowest": lowest, "with_iku": len(with_iku),
+    }
+
+
+def followup_counts(employees: pd.DataFrame) -> dict[str, Any]:
+    needs = employees["training_needs"].fillna("").astype(str)
+    training = [{"aspect": a, "label": ASPECT_LABELS[a],
+                 "count": int(needs.str.contains(rf"(?:^|,){a}(?:,|$)", regex=True).sum())}
+                for a in BERAKHLAK_ASPECTS]
+    sanctions = employees["discipline_sanction"].value_counts()
+    return {
+        "training": training,
+        "training_chart": bar_list_chart(
+            [Row(t["label"], t["count"], format_int(t["count"])) for t in training],
+            "Pegawai yang perlu pelatihan per aspek BerAKHLAK", colour="#7b5ea7",
+            label_width=190),
+        "sanctions": [{"code": code, "label": text, "level": SANCTION_LEVELS[code],
+                       "count": int(sanctions.get(code, 0))}
+                      for code, text in SANCTION_LABELS.items()],
+    }
+
+
+@section("index", "tindak-lanjut", "Tindak lanjut")
+def _index_followups(scope: Scope) -> dict[str, Any]:
+    employees = scope.employees
+    per_opd = employees.assign(
+        reward=_flag(employees, "reward_candidate"),
+        coaching=_flag(employees, "coaching_required"),
+        training=employees["training_needs"].fillna("").astype(str) != "",
+        sanction=employees["discipline_sanction"].fillna("NONE") != "NONE",
+        promotion=_flag(employees, "promotion_eligible"),
+        not_rated=employees["status"] == "NOT_RATED",
+    ).groupby("opd_code")[["reward", "coaching", "training", "sanction", "promotion",
+                           "not_rated"]].sum()
+    rows = []
+    for opd in scope.data.opds.to_dict("records"):
+        code = opd["unit_code"]
+        counts = {k: int(v) for k, v in per_opd.loc[code].items()} if code in per_opd.index \
+            else dict.fromkeys(per_opd.columns, 0)
+        rows.append({"unit_name": opd["unit_name"], "href": scope.links.opd(code), **counts})
+    return {"h": headline(employees, scope.units, scope.checks), "rows": rows,
+            **followup_counts(employees)}
+
+
+def reason_counts(quarantine: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows per dataset and kind of reason (translated), most frequent first."""
+    counts: dict[tuple[str, str], dict[str, Any]] = {}
+    for dataset, text in zip(quarantine["dataset"], quarantine["reasons"], strict=True):
+        for reason in translate_reasons(text) or []:
+            key = (dataset, reason.kind)
+            entry = counts.setdefault(key, {"dataset": dataset, "reason": reason.kind,
+                                            "count": 0, "example": reason.raw})
+            entry["count"] += 1
+    order = {name: i for i, name in enumerate(DATASET_LABELS)}
+    return sorted(counts.values(), key=lambda r: (order.get(r["dataset"], 99), -r["count"],
+                                                  r["reason"]))
+
+
+def per_dataset(files: pd.DataFrame) -> list[dict[str, Any]]:
+    order = {name: i for i, name in enumerate(DATASET_LABELS)}
+    frame = (files.groupby("dataset", sort=False)[
+        ["rows_read", "rows_accepted", "rows_quarantined"]].sum().reset_index())
+    frame["files"] = frame["dataset"].map(files.groupby("dataset").size())
+    frame = frame.sort_values("dataset", key=lambda s: s.map(order).fillna(99))
+    return records(frame)
+
+
+@section("index", "mutu-data", "Mutu data")
+def _index_quality(scope: Scope) -> dict[str, Any]:
+    data = scope.data
+    reasons = reason_counts(data.quarantine)
+    top = sorted(reasons, key=lambda r: -r["count"])[:INDEX_REASONS]
+    return {"datasets": per_dataset(data.source_files), "reasons": top,
+            "more_reasons": max(0, len(reasons) - len(top)),
+            "rows_read": int(data.source_files["rows_read"].sum()),
+            "rows_quarantined": int(data.source_files["rows_quarantined"].sum()),
+            "quality": data.quality}
+
+
+@section("index", "asal-usul", "Asal-usul data")
+def _index_lineage(scope: Scope) -> dict[str, Any]:
+    return {"run": scope.data.run, "datasets": per_dataset(scope.data.source_files)}
+
+
+# One OPD --------------------------------------------------------------------------------------
+
+
+def unit_rows(scope: Scope) -> list[dict[str, Any]]:
+    """The OPD's units in tree order, each with its figures and curve verdict."""
+    checks = scope.checks.assign(breach=scope.checks["breach"].astype(bool))
+    verdict = checks.groupby("unit_code")["breach"].any()
+    staff = scope.employees.groupby("unit_code").size()
+    rows = records(scope.units)
+    for row in rows:
+        code = row["unit_code"]
+        counts = {p: int(row[f"n_{p}"]) for p in PREDIKAT_ORDER}
+        row.update(anchor=f"u-{row['unit_order']}", counts=counts, stack=stack(counts),
+                   staff=int(staff.get(code, 0)),
+                   checked=code in verdict.index, breach=bool(verdict.get(code, False)))
+    return rows
+
+
+@section("opd", "ringkasan", "Ringkasan")
+def _opd_summary(scope: Scope) -> dict[str, Any]:
+    own = scope.units[scope.units["unit_code"] == scope.opd["unit_code"]]
+    rows = predikat_rows(scope.employees)
+    return {"h": headline(scope.employees, scope.units, scope.checks),
+            "own": records(own)[0] if len(own) else None,
+            "predikat_rows": rows,
+            "predikat_chart": predikat_chart(rows, "Distribusi predikat pegawai yang dinilai")}
+
+
+@section("opd", "unit", "Unit kerja")
+def _opd_units(scope: Scope) -> dict[str, Any]:
+    return {"rows": unit_rows(scope)}
+
+
+@section("opd", "kurva", "Kurva distribusi per unit")
+def _opd_curve(scope: Scope) -> dict[str, Any]:
+    groups = _check_groups(scope.checks, scope.units)
+    anchors = {r["unit_code"]: f"u-{r['unit_order']}" for r in records(scope.units)}
+    for group in groups:
+        group["anchor"] = anchors.get(group["unit_code"])
+    return {"groups": groups, "breach": sum(g["breach"] for g in groups)}
+
+
+@section("opd", "kehadiran", "Kehadiran dan disiplin")
+def _opd_attendance(scope: Scope) -> dict[str, Any]:
+    grouped = attendance_by(scope.employees, "unit_code")
+    info = {u["unit_code"]: u for u in records(scope.units)}
+    rows = []
+    for code, record in zip(grouped.index, records(grouped), strict=True):
+        unit = info.get(code, {})
+        rows.append({"unit_code": code, "unit_name": unit.get("unit_name", code),
+                     "depth": int(unit.get("depth") or 0),
+                     "order": int(unit.get("unit_order", -1)), **record})
+    rows.sort(key=lambda r: r["order"])
+    charts = _attendance_charts(rows, "unit") if len(rows) > 1 else {
+        "discipline_chart": None, "absent_chart": None}
+    return {"rows": rows, **charts}
+
+
+@section("opd", "iku", "Nilai IKU dan anggaran per unit")
+def _opd_iku(scope: Scope) -> dict[str, Any]:
+    rows = records(scope.units)
+    marks = {}
+    for number, row in enumerate(rows, start=1):
+        row["no"] = number
+        marks[row["unit_code"]] = str(number)
+    points, unplotted = _unit_points(scope.units, marks)
+    return {"rows": rows, "unplotted": unplotted,
+            "scatter": scatter_chart(points, "Nilai IKU terhadap penyerapan anggaran per unit",
+                                     x_label="Penyerapan anggaran (%)", y_label="Nilai IKU")
+            if len(points) >= 2 else None}
+
+
+PEOPLE_COLUMNS = ("nip", "name", "position_name", "unit_code", "unit_name", "unit_order",
+                  "rank_in_unit", "final_score", "results_rating", "behavior_rating", "predikat",
+                  "status", "absent_days_ytd", "absent_days", "discipline_sanction",
+                  "training_needs", "results_score", "behavior_score", "discipline_score",
+                  "unit_score", "reward_candidate", "coaching_required", "promotion_eligible")
+
+
+def _people(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The people of `frame` (in its order: unit tree, then rank) once per page; sections pick
+    from this list instead of converting frames again."""
+    return records(frame[[c for c in PEOPLE_COLUMNS if c in frame.columns]])
+
+
+def _page_people(scope: Scope) -> list[dict[str, Any]]:
+    cached = scope.__dict__.get("_people")
+    if cached is None:
+        cached = scope.__dict__["_people"] = _people(scope.employees)
+    return cached
+
+
+@section("opd", "tindak-lanjut", "Tindak lanjut")
+def _opd_followups(scope: Scope) -> dict[str, Any]:
+    people = _page_people(scope)
+    training = []
+    for aspect in BERAKHLAK_ASPECTS:
+        chosen = [p for p in people if aspect in str(p["training_needs"] or "").split(",")]
+        if chosen:
+            training.append({"label": ASPECT_LABELS[aspect], "rows": chosen})
+    band = {code: i for i, code in enumerate(SANCTION_LABELS)}
+    sanctioned = sorted((p for p in people if (p["discipline_sanction"] or "NONE") != "NONE"),
+                        key=lambda p: (band.get(p["discipline_sanction"], 99),
+                                       -(p["absent_days_ytd"] or 0), p["unit_order"], p["nip"]))
+    coaching = sorted((p for p in people if p["coaching_required"]),
+                      key=lambda p: (p["unit_order"], p["final_score"] is None,
+                                     p["final_score"] or 0, p["nip"]))
+    return {
+        **followup_counts(scope.employees),
+        "rewards": [p for p in people if p["reward_candidate"]],
+        "coaching": coaching,
+        "training_people": training,
+        "sanctioned": sanctioned,
+        "promotion": [p for p in people if p["promotion_eligible"]],
+    }
+
+
+@section("opd", "belum-dinilai", "Pegawai belum dinilai")
+def _opd_not_rated(scope: Scope) -> dict[str, Any]:
+    people = _page_people(scope)
+    return {"not_rated": [p for p in people if p["status"] == "NOT_RATED"],
+            "inactive": [p for p in people if p["status"] == "INACTIVE"]}
+
+
+@section("opd", "pegawai", "Hasil penilaian pegawai per unit")
+def _opd_people(scope: Scope) -> dict[str, Any]:
+    people: dict[str, list[dict[str, Any]]] = {}
+    for person in _page_people(scope):
+        people.setdefault(person["unit_code"], []).append(person)
+    units = [{**row, "people": people[row["unit_code"]]} for row in unit_rows(scope)
+             if row["unit_code"] in people]
+    return {"units": units}
+
+
+# The quality page -----------------------------------------------------------------------------
+
+
+@section("quality", "karantina", "Baris sumber yang dikarantina")
+def _quality_quarantine(scope: Scope) -> dict[str, Any]:
+    data = scope.data
+    samples = []
+    order = {name: i for i, name in enumerate(DATASET_LABELS)}
+    for dataset, rows in data.quarantine.groupby("dataset", sort=False):
+        shown = records(rows.head(QUARANTINE_SAMPLE))
+        for row in shown:
+            row["translated"] = [r.text for r in translate_reasons(row["reasons"])]
+        samples.append({"dataset": dataset, "total": len(rows), "rows": shown})
+    samples.sort(key=lambda s: order.get(s["dataset"], 99))
+    return {"datasets": per_dataset(data.source_files), "reasons": reason_counts(
+        data.quarantine), "samples": samples, "sample_size": QUARANTINE_SAMPLE,
+        "rows_read": int(data.source_files["rows_read"].sum()),
+        "rows_quarantined": int(data.source_files["rows_quarantined"].sum())}
+
+
+def expectation_rows(quality: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every expectation the suite evaluated, per table, failures first. A summary recorded
+    before expectations were kept whole lists its failures only (and says so)."""
+    if not quality:
+        return []
+    listed = quality.get("expectations")
+    if listed is None:
+        listed = [{**f, "success": False} for f in quality.get("failures", [])]
+    tables = []
+    for table in [t["table"] for t in quality.get("tables", [])]:
+        rows = [e for e in listed if e.get("table") == table]
+        rows.sort(key=lambda e: bool(e.get("success")))
+        tables.append({"table": table, "rows": rows,
+                       "failed": sum(not e.get("success") for e in rows)})
+    return tables
+
+
+@section("quality", "pemeriksaan", "Pemeriksaan mutu tabel terbit")
+def _quality_suite(scope: Scope) -> dict[str, Any]:
+    quality = scope.data.quality
+    return {"quality": quality, "tables": expectation_rows(quality),
+            "complete": bool(quality and "expectations" in quality)}
+
+
+@section("quality", "berkas", "Berkas sumber")
+def _quality_files(scope: Scope) -> dict[str, Any]:
+    return {"files": records(scope.data.source_files), "run": scope.data.run}
+
+
+def opd_href(links: Links, unit_code: str) -> str:
+    return links.opd(unit_code)
+
+
+__all__ = ["SECTIONS", "Scope", "Section", "opd_file", "page_context", "section",
+           "format_pct", "math"]
