@@ -257,8 +257,8 @@ def build_organisation(dim_unit: pd.DataFrame, codes: list[str]) -> pd.DataFrame
     return frame.drop(columns="walk")
 
 
-def load_report_data(engine: Engine, agency_code: str, period_id: str) -> ReportData:
-    """Read one agency-period's current publication, joined to names and the organisation."""
+def read_publication(engine: Engine, agency_code: str, period_id: str) -> dict[str, Any]:
+    """The tables of one agency-period's current publication, read in one snapshot."""
     period = Period.parse(period_id)
     with snapshot(engine) as conn:
         run = publishing_run(conn, agency_code, period.id)
@@ -267,20 +267,39 @@ def load_report_data(engine: Engine, agency_code: str, period_id: str) -> Report
             return select_rows(conn, table, agency_code=agency_code,
                                period_id=period.id).drop(columns="run_id")
 
-        agency = select_rows(conn, "dim_agency", agency_code=agency_code)
-        dim_unit = select_rows(conn, "dim_unit", agency_code=agency_code)
-        appraisal = facts("fact_appraisal")
-        followup = facts("fact_followup").drop(columns=["agency_code", "period_id"])
-        attendance = facts("fact_attendance").drop(
-            columns=["agency_code", "period_id", "unit_code", "discipline_score"])
-        people = employees_of(conn, agency_code, period.id)[
-            ["nip", "name", "employee_type", "position_type", "position_name", "grade"]]
-        units = facts("fact_unit_performance")
-        distribution = facts("fact_predikat_distribution")
-        checks = facts("fact_distribution_check")
-        quarantine = select_rows(conn, "quarantine", run_id=run["run_id"])
-        source_files = select_rows(conn, "source_file", run_id=run["run_id"])
+        return {
+            "agency_code": agency_code,
+            "period": period,
+            "run": run,
+            "agency": select_rows(conn, "dim_agency", agency_code=agency_code),
+            "dim_unit": select_rows(conn, "dim_unit", agency_code=agency_code),
+            "appraisal": facts("fact_appraisal"),
+            "followup": facts("fact_followup").drop(columns=["agency_code", "period_id"]),
+            "attendance": facts("fact_attendance").drop(
+                columns=["agency_code", "period_id", "unit_code", "discipline_score"]),
+            "people": employees_of(conn, agency_code, period.id)[
+                ["nip", "name", "employee_type", "position_type", "position_name", "grade"]],
+            "units": facts("fact_unit_performance"),
+            "distribution": facts("fact_predikat_distribution"),
+            "checks": facts("fact_distribution_check"),
+            "quarantine": select_rows(conn, "quarantine", run_id=run["run_id"]),
+            "source_files": select_rows(conn, "source_file", run_id=run["run_id"]),
+        }
 
+
+def load_report_data(engine: Engine, agency_code: str, period_id: str) -> ReportData:
+    """Read one agency-period's current publication, joined to names and the organisation."""
+    return assemble_report_data(**read_publication(engine, agency_code, period_id))
+
+
+def assemble_report_data(*, agency_code: str, period: Period, run: dict[str, Any],
+                         agency: pd.DataFrame, dim_unit: pd.DataFrame,
+                         appraisal: pd.DataFrame, followup: pd.DataFrame,
+                         attendance: pd.DataFrame, people: pd.DataFrame, units: pd.DataFrame,
+                         distribution: pd.DataFrame, checks: pd.DataFrame,
+                         quarantine: pd.DataFrame, source_files: pd.DataFrame) -> ReportData:
+    """The report's frames from the publication's tables (`read_publication`): employees
+    joined to names, follow-ups and attendance; every unit placed under its OPD."""
     agency_name = str(agency["agency_name"].iloc[0]) if len(agency) else agency_code
     quality = json.loads(run["quality_summary"]) if run.get("quality_summary") else None
     organisation = build_organisation(

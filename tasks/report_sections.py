@@ -365,18 +365,26 @@ def _unit_points(units: pd.DataFrame, marks: dict[str, str]) -> tuple[list[Point
 @section("index", "iku", "Nilai IKU dan penyerapan anggaran")
 def _index_iku(scope: Scope) -> dict[str, Any]:
     units = scope.units
+    # The chart shows the OPDs' own figures (as many points as OPDs, whatever the size of the
+    # agency); every unit is on its OPD's page.
+    opds = units[units["depth"] == 0]
+    ranked = opds[opds["iku_score"].notna()].sort_values(["iku_score", "unit_name"])
+    marks = {code: str(n) for n, code in enumerate(ranked["unit_code"], start=1)}
+    points, unplotted = _unit_points(opds, marks)
     with_iku = units[units["iku_score"].notna()].sort_values(["iku_score", "unit_name"])
     lowest = records(with_iku.head(SCATTER_MARKS))
-    for number, row in enumerate(lowest, start=1):
-        row["mark"] = str(number)
+    for row in lowest:
         row["href"] = scope.links.opd(row["opd_code"])
-    points, unplotted = _unit_points(units, {r["unit_code"]: r["mark"] for r in lowest})
+    opd_rows_ = records(ranked)
+    for row in opd_rows_:
+        row["mark"] = marks[row["unit_code"]]
+        row["href"] = scope.links.opd(row["unit_code"])
     return {
-        "scatter": scatter_chart(points, "Nilai IKU terhadap penyerapan anggaran per unit",
+        "scatter": scatter_chart(points, "Nilai IKU terhadap penyerapan anggaran per OPD",
                                  x_label="Penyerapan anggaran (%)", y_label="Nilai IKU")
         if points else None,
-        "plotted": len(points), "unplotted": unplotted, "units": len(units),
-        "lowest": lowest, "with_iku": len(with_iku),
+        "plotted": len(points), "unplotted": unplotted, "opds": len(opds),
+        "opd_rows": opd_rows_[:SCATTER_MARKS], "lowest": lowest, "with_iku": len(with_iku),
     }
 
 
@@ -622,6 +630,9 @@ def expectation_rows(quality: dict[str, Any] | None) -> list[dict[str, Any]]:
     listed = quality.get("expectations")
     if listed is None:
         listed = [{**f, "success": False} for f in quality.get("failures", [])]
+    keys = ("expectation", "column", "uraian", "success", "unexpected_count", "element_count",
+            "observed_value", "sample", "error")
+    listed = [{**dict.fromkeys(keys), **e} for e in listed]
     tables = []
     for table in [t["table"] for t in quality.get("tables", [])]:
         rows = [e for e in listed if e.get("table") == table]

@@ -102,6 +102,8 @@ def _join(*parts: Any) -> pa.Array:
 def text_column(header: str, values: pa.Array, width: float) -> Column:
     """A text column from an Arrow string array (null for an empty cell)."""
     text = values.cast(pa.large_string())
+    # An empty text is an empty cell, as Excel makes it.
+    text = pc.if_else(pc.equal(text, _lit("")), pa.scalar(None, pa.large_string()), text)
     if pc.any(pc.match_substring_regex(text, _ILLEGAL_RE)).as_py():
         text = pc.replace_substring_regex(text, _ILLEGAL_RE, "\ufffd")
     long = pc.greater(pc.utf8_length(text), MAX_CELL_TEXT)
@@ -110,10 +112,12 @@ def text_column(header: str, values: pa.Array, width: float) -> Column:
                           text)
     quoted = pc.or_(pc.match_substring_regex(text, _TRIGGER_RE),
                     pc.is_in(text, value_set=pa.array(ERROR_CODES, pa.large_string())))
-    if pc.any(pc.match_substring_regex(text, "[&<>]|_x[0-9A-Fa-f]{4}_")).as_py():
+    if pc.any(pc.match_substring_regex(text, "[&<>\\r]|_x[0-9A-Fa-f]{4}_")).as_py():
         text = pc.replace_substring(text, "&", "&amp;")
         text = pc.replace_substring(text, "<", "&lt;")
         text = pc.replace_substring(text, ">", "&gt;")
+        # A raw CR would be read back as LF (XML end-of-line handling); a reference is not.
+        text = pc.replace_substring(text, "\r", "&#13;")
         text = pc.replace_substring_regex(text, _ESCAPE_SEQUENCE_RE, "_x005F_\\1")
     start = pc.if_else(quoted, _lit(f'" s="{QUOTED}" t="inlineStr"><is><t xml:space="preserve">'),
                        _lit('" t="inlineStr"><is><t xml:space="preserve">'))
@@ -311,7 +315,7 @@ class Workbook:
 
 
 def _escape_text(text: str) -> str:
-    return re.sub(_ESCAPE_SEQUENCE_RE, r"_x005F_\1", escape(text))
+    return re.sub(_ESCAPE_SEQUENCE_RE, r"_x005F_\1", escape(text, {"\r": "&#13;"}))
 
 
 _STYLES = (

@@ -1,21 +1,45 @@
-"""The semester report: opens offline in headless Chromium without errors or network requests,
-has every section of interface.md "Reports", and shows the published warehouse's figures."""
+"""The reports: the agency index and every OPD page open offline in headless Chromium without
+errors or network requests, follow the organisation (sub-units nested under their OPD), speak
+Indonesian (curve rules as sentences beside the unit's own org predikat, both supervisor ratings
+beside each predikat, WIB times), and show the published warehouse's figures."""
 
 from __future__ import annotations
 
 import os
 import re
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tasks.report import format_number, format_pct, format_share
+from tasks.report_text import format_share_short
 from tests.browser import visit
 from tests.reporting import AGENCY, PERIOD, Published, published, query
 
-SECTIONS = ["ringkasan", "predikat", "kehadiran", "unit", "tindak-lanjut", "belum-dinilai",
-            "hasil", "mutu-data", "asal-usul"]
+INDEX_SECTIONS = ["ringkasan", "opd", "kurva", "kehadiran", "iku", "tindak-lanjut", "mutu-data",
+                  "asal-usul"]
+OPD_SECTIONS = ["ringkasan", "unit", "kurva", "kehadiran", "iku", "tindak-lanjut",
+                "belum-dinilai", "pegawai"]
+PREDIKAT = {"SANGAT_BAIK": "Sangat Baik", "BAIK": "Baik", "BUTUH_PERBAIKAN": "Butuh Perbaikan",
+            "KURANG": "Kurang/Misconduct", "SANGAT_KURANG": "Sangat Kurang"}
+ORG = {"ISTIMEWA": "Istimewa", "BAIK": "Baik", "BUTUH_PERBAIKAN": "Butuh Perbaikan",
+       "KURANG": "Kurang", "SANGAT_KURANG": "Sangat Kurang"}
+RATING = {"DIATAS_EKSPEKTASI": "Di Atas Ekspektasi", "SESUAI_EKSPEKTASI": "Sesuai Ekspektasi",
+          "DIBAWAH_EKSPEKTASI": "Di Bawah Ekspektasi"}
+PAGE_CHECKS = {
+    "title": "document.title",
+    "lang": "document.documentElement.lang",
+    "sections": "[...document.querySelectorAll('main > section')].map(s => s.id)",
+    "charts": "document.querySelectorAll('svg').length",
+    "collapsed": "[...document.querySelectorAll('details')].filter(d => !d.open).length",
+    "loaded": "performance.getEntriesByType('resource').map(e => e.name)",
+    "remote": "[...document.querySelectorAll('[src],[href]')]"
+              ".map(e => e.getAttribute('src') || e.getAttribute('href'))"
+              ".filter(u => /^([a-z]+:)?\\/\\//i.test(u))",
+    "width": "document.documentElement.scrollWidth",
+}
 
 
 @pytest.fixture(scope="module")
@@ -24,138 +48,240 @@ def run(prefect_harness, tmp_path_factory) -> Published:
 
 
 @pytest.fixture(scope="module")
-def html(run) -> str:
-    return Path(run.summary["report"]).read_text(encoding="utf-8")
+def folder(run) -> Path:
+    return run.reports / f"{AGENCY}_{PERIOD}"
+
+
+@pytest.fixture(scope="module")
+def html(folder) -> str:
+    return (folder / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def tree(run) -> pd.DataFrame:
+    """dim_unit with each unit's OPD (its top-level ancestor), computed here, not by the code
+    under test."""
+    units = query(run.url, "SELECT unit_code, unit_name, parent_unit_code FROM dim_unit "
+                  "WHERE agency_code = :a", a=AGENCY).set_index("unit_code")
+    parent = units["parent_unit_code"].where(units["parent_unit_code"].isin(units.index))
+
+    def path(code: str) -> list[str]:
+        chain = [code]
+        while isinstance(parent.get(chain[-1]), str) and parent[chain[-1]] not in chain:
+            chain.append(parent[chain[-1]])
+        return chain
+
+    units["opd"] = [path(c)[-1] for c in units.index]
+    units["depth"] = [len(path(c)) - 1 for c in units.index]
+    return units
+
+
+def opd_page(folder: Path, opd: str) -> str:
+    return (folder / "opd" / f"{opd}.html").read_text(encoding="utf-8")
 
 
 def section(html: str, name: str) -> str:
-    """The HTML of one `<section id=...>`."""
-    start = html.index(f'<section id="{name}">')
+    """The HTML of one `<section ... id=...>`."""
+    start = html.index(f'id="{name}">')
     return html[start: html.index("</section>", start)]
 
 
-def test_report_opens_offline_in_chromium(run, tmp_path_factory):
-    report = Path(run.summary["report"])
-    assert report.name == f"{AGENCY}_{PERIOD}_laporan.html"
-    # KINERJA_SCREENSHOTS keeps the pictures somewhere a person can look at them.
-    shots = Path(os.environ.get("KINERJA_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
-    pictures = {
-        "viewport": shots / "laporan_atas.png",
-        "full": shots / "laporan_penuh.png",
-        "#predikat": shots / "laporan_predikat.png",
-        "#unit": shots / "laporan_iku_anggaran.png",
+def test_index_and_opd_pages_open_offline_in_chromium(run, folder, tree, tmp_path_factory):
+    shots = Path(os.environ.get("KINERJA_SCREENSHOTS") or tmp_path_factory.mktemp("shots"))
+    opd = tree.loc[tree["opd"] != tree.index].iloc[0]["opd"]  # an OPD with sub-units
+    pages = {
+        folder / "index.html": (INDEX_SECTIONS, {"viewport": shots / "laporan_index.png",
+                                                 "#opd": shots / "laporan_index_opd.png"}),
+        folder / "opd" / f"{opd}.html": (OPD_SECTIONS, {"viewport": shots / "laporan_opd.png",
+                                                        "#unit": shots / "laporan_opd_unit.png"}),
+        folder / "mutu-data.html": (["karantina", "pemeriksaan", "berkas"], {}),
     }
-    page = visit(report, screenshots=pictures, evaluate={
-        "title": "document.title",
-        "lang": "document.documentElement.lang",
-        "sections": "[...document.querySelectorAll('main > section')].map(s => s.id)",
-        "charts": "document.querySelectorAll('svg').length",
-        "collapsed": "[...document.querySelectorAll('details')].filter(d => !d.open).length",
-        "loaded": "performance.getEntriesByType('resource').map(e => e.name)",
-        "remote": "[...document.querySelectorAll('[src],[href]')]"
-                  ".map(e => e.getAttribute('src') || e.getAttribute('href'))"
-                  ".filter(u => /^([a-z]+:)?\\/\\//i.test(u))",
-    })
-    assert page.console_errors == []
-    assert page.exceptions == []
-    assert page.log_errors == []
-    assert page.foreign_requests == []
-    assert page.requests == [report.resolve().as_uri()]
-    assert page.values["loaded"] == []
-    assert page.values["remote"] == []
-    assert page.values["title"] == f"Laporan Penilaian Kinerja ASN Kota Semarang {PERIOD}"
-    assert page.values["lang"] == "id"
-    assert page.values["sections"] == SECTIONS
-    assert page.values["charts"] >= 6
-    assert page.values["collapsed"] > 10  # per-unit lists start folded
-    for path in pictures.values():
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
-        assert path.stat().st_size > 10_000, path
+    for page, (sections, pictures) in pages.items():
+        seen = visit(page, screenshots=pictures, evaluate=PAGE_CHECKS)
+        assert seen.console_errors == [], page
+        assert seen.exceptions == [], page
+        assert seen.log_errors == [], page
+        assert seen.foreign_requests == [], page
+        assert seen.requests == [page.resolve().as_uri()]
+        assert seen.values["loaded"] == [] and seen.values["remote"] == []
+        assert seen.values["lang"] == "id"
+        assert seen.values["sections"] == sections
+        assert seen.values["collapsed"] == 0  # nothing to expand: every section is open
+        assert seen.values["title"].endswith(f"Kota Semarang {PERIOD}")
+        for path in pictures.values():
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+            assert path.stat().st_size > 10_000, path
 
 
-def test_report_is_self_contained(html):
-    assert "<script" not in html
-    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:[a-z]+:)?//""", html, re.I)
-    assert not re.search(r"url\(\s*['\"]?(?:[a-z]+:)?//", html, re.I)
-    assert "@import" not in html
+def test_every_page_is_self_contained_and_links_work_offline(run, folder):
+    pages = [folder / "index.html", folder / "mutu-data.html",
+             run.reports / f"{AGENCY}_{PERIOD}_laporan.html", *sorted(folder.glob("opd/*.html"))]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "<script" not in text, page
+        assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:[a-z]+:)?//""", text, re.I), page
+        assert not re.search(r"url\(\s*['\"]?(?:[a-z]+:)?//", text, re.I), page
+        assert "@import" not in text
+        assert "@page { size: A4" in text  # prints on A4
+        for link in set(re.findall(r'href="([^"#]+)', text)):
+            assert (page.parent / unescape(link)).exists(), (page, link)
+    # The one-page report's old name is the index again, its links pointing into the folder.
+    copy = (run.reports / f"{AGENCY}_{PERIOD}_laporan.html").read_text(encoding="utf-8")
+    assert f'href="{AGENCY}_{PERIOD}/opd/' in copy
+    assert Path(run.summary["report"]).name == f"{AGENCY}_{PERIOD}_laporan.html"
 
 
-def test_report_shows_the_published_figures(run, html):
-    appraisal = query(run.url, "SELECT a.*, e.name FROM fact_appraisal a JOIN dim_employee e "
-                      "ON e.nip = a.nip WHERE a.agency_code = :a AND a.period_id = :p",
-                      a=AGENCY, p=PERIOD)
-    units = query(run.url, "SELECT p.*, u.unit_name FROM fact_unit_performance p JOIN dim_unit u"
-                  " ON u.agency_code = p.agency_code AND u.unit_code = p.unit_code "
-                  "WHERE p.agency_code = :a AND p.period_id = :p", a=AGENCY, p=PERIOD)
+def test_sub_units_are_nested_under_their_opd(folder, tree):
+    opds = sorted(tree.loc[tree["opd"] == tree.index].index)
+    assert sorted(p.stem for p in folder.glob("opd/*.html")) == opds
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    for opd in opds:
+        assert f'href="opd/{opd}.html"' in section(index, "opd")
+        page = opd_page(folder, opd)
+        rows = re.findall(r'<tr data-depth="(\d+)"[^>]*><td[^>]*>.*?<span class="muted mono">'
+                          r"([^<]+)</span>", section(page, "unit"))
+        listed = {code: int(depth) for depth, code in rows}
+        members = tree[tree["opd"] == opd]
+        assert set(listed) == set(members.index), opd  # every sub-unit, no other OPD's
+        assert listed[opd] == 0 and rows[0][1] == opd  # the OPD first
+        for code, depth in listed.items():
+            assert depth == members.loc[code, "depth"], code
+    nested = tree[tree["opd"] != tree.index]
+    assert len(nested) > 0  # the generated agency has sub-units (kelurahan, puskesmas...)
+
+
+def test_curve_breaches_read_as_sentences_beside_the_units_org_predikat(run, folder, tree):
     checks = query(run.url, "SELECT * FROM fact_distribution_check WHERE agency_code = :a "
                    "AND period_id = :p", a=AGENCY, p=PERIOD)
-    followup = query(run.url, "SELECT * FROM fact_followup WHERE agency_code = :a "
-                     "AND period_id = :p", a=AGENCY, p=PERIOD)
-    files = query(run.url, "SELECT dataset, SUM(rows_read) AS r, SUM(rows_quarantined) AS q "
-                  "FROM source_file WHERE run_id = :r GROUP BY dataset", r=run.summary["run_id"])
+    units = query(run.url, "SELECT unit_code, iku_score FROM fact_unit_performance "
+                  "WHERE agency_code = :a AND period_id = :p", a=AGENCY,
+                  p=PERIOD).set_index("unit_code")
+    breaches = checks[checks["breach"].astype(bool)]
+    assert len(breaches) > 0
+    for check in breaches.itertuples():
+        page = section(opd_page(folder, tree.loc[check.unit_code, "opd"]), "kurva")
+        name = escape(tree.loc[check.unit_code, "unit_name"])
+        row = re.search(rf"<tr class=\"breach\"><td><a href=\"#u-\d+\">{re.escape(name)}</a>"
+                        r"</td>.*?</tr>", page, re.S)
+        assert row, check.unit_code
+        row = unescape(row.group(0))
+        org = ORG[check.org_predikat]
+        # The unit's own org predikat (and the IKU score that decided it) beside its checks.
+        assert f"<td>{org} <span class=\"muted\">(IKU " \
+               f"{format_number(units.loc[check.unit_code, 'iku_score'])})" in row
+        who = " atau ".join(PREDIKAT[p] for p in check.predikat_set.split(","))
+        if check.max_share <= 0:
+            rule, actual = f"tidak boleh ada pegawai {who}", f"{check.employee_count} pegawai"
+        elif check.min_count:
+            rule, actual = f"harus ada pegawai {who}", f"{check.employee_count} pegawai"
+        elif check.max_share < 1:
+            rule = f"paling banyak {format_share_short(check.max_share)} pegawai {who}"
+            actual = format_share_short(check.share)
+        else:
+            rule = f"paling sedikit {format_share_short(check.min_share)} pegawai {who}"
+            actual = format_share_short(check.share)
+        sentence = f"Unit dengan predikat organisasi {org}: {rule}; di unit ini {actual}"
+        assert f'<li class="breach">{sentence} — melanggar</li>' in row, (sentence, row)
+        assert "B_MAX" not in row and check.rule not in row  # no rule codes in front of HR
+    # One row per unit, however many of its rules it breaks.
+    for opd in set(tree["opd"]):
+        curve = section(opd_page(folder, opd), "kurva")
+        names = re.findall(r'<tr(?: class="breach")?><td><a href="#u-\d+">([^<]+)</a>', curve)
+        assert len(names) == len(set(names)), opd
+
+
+def test_both_supervisor_ratings_stand_beside_each_predikat(run, folder, tree):
+    appraisal = query(run.url, "SELECT * FROM fact_appraisal WHERE agency_code = :a AND "
+                      "period_id = :p", a=AGENCY, p=PERIOD)
+    pages = {opd: section(opd_page(folder, opd), "pegawai") for opd in set(tree["opd"])}
+    for row in appraisal.itertuples():
+        people = pages[tree.loc[row.unit_code, "opd"]]
+        found = re.search(rf"<td class=\"nip\">{row.nip}</td>.*?</tr>", people)
+        assert found, row.nip
+        cells = found.group(0)
+        assert f'<td class="n">{format_number(row.final_score)}</td>' in cells
+        if row.status == "APPRAISED":
+            assert (f'<td class="rating">{RATING[row.results_rating]}</td>'
+                    f'<td class="rating">{RATING[row.behavior_rating]}</td>'
+                    f"<td>{escape(PREDIKAT[row.predikat])}</td>") in cells, cells
+
+
+def test_index_shows_the_published_figures(run, html):
+    appraisal = query(run.url, "SELECT * FROM fact_appraisal WHERE agency_code = :a AND "
+                      "period_id = :p", a=AGENCY, p=PERIOD)
+    checks = query(run.url, "SELECT * FROM fact_distribution_check WHERE agency_code = :a "
+                   "AND period_id = :p", a=AGENCY, p=PERIOD)
+    files = query(run.url, "SELECT dataset, SUM(rows_read) AS r FROM source_file "
+                  "WHERE run_id = :r GROUP BY dataset", r=run.summary["run_id"])
+    run_row = query(run.url, "SELECT finished_at FROM pipeline_run WHERE run_id = :r",
+                    r=run.summary["run_id"]).iloc[0]
 
     headline = section(html, "ringkasan")
     assert f'<div class="v">{len(appraisal)}</div>' in headline
     assert "Lulus" in headline  # the suite passed on a fresh publication
-
-    # Distribution: every breach is highlighted, and the agency's counts are the facts'.
-    curve = section(html, "predikat")
-    breaches = int(checks["breach"].sum())
-    assert breaches > 0
-    every = curve[curve.index('id="kurva-semua"'):]
-    assert every.count("<tr") - 1 == len(checks)
-    assert every.count('<tr class="breach">') == breaches
-    assert every.count('<span class="badge bad">Melanggar</span>') == breaches
-    listed = curve[curve.index('id="kurva-melanggar"'):curve.index('id="kurva-semua"')]
-    assert listed.count('<tr class="breach">') == breaches
     for predikat, count in appraisal["predikat"].value_counts().items():
-        label = {"SANGAT_BAIK": "Sangat Baik", "BAIK": "Baik", "BUTUH_PERBAIKAN":
-                 "Butuh Perbaikan", "KURANG": "Kurang/Misconduct",
-                 "SANGAT_KURANG": "Sangat Kurang"}[predikat]
-        assert re.search(rf"{re.escape(escape(label))}</td><td class=\"n\">{count}</td>", curve)
+        label = escape(PREDIKAT[predikat])
+        assert re.search(rf"{re.escape(label)}</td><td class=\"n\">{count}</td>", headline)
+    share = (appraisal["predikat"] == "BAIK").sum() / (appraisal["status"] == "APPRAISED").sum()
+    assert format_share(share) in headline
 
-    # Units: IKU and absorption, as the scatter's table shows them.
-    unit_section = section(html, "unit")
-    assert "<svg" in unit_section
-    for unit in units.itertuples():
-        assert escape(unit.unit_name) in unit_section
-        assert format_number(unit.iku_score) in unit_section
-        assert format_pct(unit.absorption_pct) in unit_section
+    curve = section(html, "kurva")
+    breach_units = checks.loc[checks["breach"].astype(bool), "unit_code"].nunique()
+    assert f"{breach_units} dari {checks['unit_code'].nunique()} unit" in curve
+    assert "B_MAX" not in html and "BP_K_PRESENT" not in html and "SB_NONE" not in html
 
-    # Every employee's final score, rounded for display, in their unit's list.
-    results = section(html, "hasil")
-    for row in appraisal.itertuples():
-        found = re.search(rf"<td class=\"nip\">{row.nip}</td>.*?</tr>", results)
-        assert found, row.nip
-        assert f'<td class="n">{format_number(row.final_score)}</td>' in found.group(0)
-
-    # Follow-ups and employees not rated.
-    followups = section(html, "tindak-lanjut")
-    for nip in followup.loc[followup["reward_candidate"].astype(bool), "nip"]:
-        assert nip in followups
-    for nip in followup.loc[followup["coaching_required"].astype(bool), "nip"]:
-        assert nip in followups
-    not_rated = section(html, "belum-dinilai")
-    assert set(appraisal.loc[appraisal["status"] == "NOT_RATED", "nip"]) <= set(
-        re.findall(r"\d{18}", not_rated))
-
-    # Data quality: quarantine per dataset, the suite's verdict and its Data Docs.
     quality = section(html, "mutu-data")
     for dataset in files.itertuples():
-        assert re.search(rf"\({dataset.dataset}\)</td><td class=\"n\">"
+        assert re.search(rf"{dataset.dataset}</span></td><td class=\"n\">"
                          rf"{re.escape(format_number(dataset.r, 0))}</td>", quality)
     assert '<span class="badge good">Lulus</span>' in quality
-    docs = re.search(r'<a href="([^"]+)">Data Docs</a>', quality).group(1)
-    assert docs == f"datadocs/{AGENCY}_{PERIOD}/index.html"
-    assert (Path(run.summary["report"]).parent / docs).is_file()
+    assert "not a valid" not in html and "required value" not in html  # reasons in Indonesian
 
-    # Lineage: the run, its policy and every source file.
     lineage = section(html, "asal-usul")
     assert run.summary["run_id"] in lineage
     assert "permenpanrb-6-2022" in lineage
+    finished = pd.Timestamp(run_row["finished_at"]) + pd.Timedelta(hours=7)
+    assert f"{finished:%H:%M} WIB" in lineage and "UTC" not in html
+    assert not re.search(r"\b\d{18}\b", html)  # no people on the index
+
+
+def test_opd_pages_hold_the_follow_ups_in_full(run, folder, tree):
+    followup = query(run.url, "SELECT f.*, a.unit_code, a.status FROM fact_followup f "
+                     "JOIN fact_appraisal a ON a.nip = f.nip AND a.period_id = f.period_id "
+                     "WHERE f.agency_code = :a AND f.period_id = :p", a=AGENCY, p=PERIOD)
+    pages = {opd: section(opd_page(folder, opd), "tindak-lanjut") for opd in set(tree["opd"])}
+    not_rated = {opd: section(opd_page(folder, opd), "belum-dinilai") for opd in pages}
+    for row in followup.itertuples():
+        opd = tree.loc[row.unit_code, "opd"]
+        block = pages[opd]
+        for flag, anchor in (("reward_candidate", "penghargaan"), ("coaching_required",
+                                                                   "pembinaan")):
+            part = block[block.index(f'id="{anchor}"'):]
+            part = part[:part.index("<h3", 5)]
+            assert (row.nip in part) == bool(getattr(row, flag)), (row.nip, flag)
+        if row.discipline_sanction != "NONE":
+            assert row.nip in block[block.index('id="sanksi"'):]
+        if row.status == "NOT_RATED":
+            assert row.nip in not_rated[opd]
+
+
+def test_quality_page_lists_every_expectation_and_the_lineage(run, folder):
+    page = (folder / "mutu-data.html").read_text(encoding="utf-8")
+    summary = query(run.url, "SELECT quality_summary FROM pipeline_run WHERE run_id = :r",
+                    r=run.summary["run_id"])["quality_summary"].iloc[0]
+    evaluated = int(re.search(r'"evaluated": (\d+)', summary).group(1))
+    suite = section(page, "pemeriksaan")
+    assert suite.count('<span class="badge good">Lulus</span>') == evaluated + 1  # + status
+    assert 'class="badge bad"' not in suite
+    docs = re.search(r'<a href="([^"]+)">Data Docs</a>', page).group(1)
+    assert docs == f"../datadocs/{AGENCY}_{PERIOD}/index.html"
+    assert (folder / docs).is_file()
     for path in query(run.url, "SELECT path FROM source_file WHERE run_id = :r",
                       r=run.summary["run_id"])["path"]:
-        assert escape(path) in lineage
+        assert escape(path) in section(page, "berkas")
+    reasons = section(page, "karantina")
+    assert "bukan NIP yang sah" in reasons or "wajib diisi" in reasons
+    assert "not a valid" in reasons  # the original message stays, for data engineers
 
 
 def test_display_formats_are_indonesian():
