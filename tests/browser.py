@@ -152,11 +152,12 @@ def _devtools_url(user_data: Path, process: subprocess.Popen[bytes]) -> str:
 
 def visit(page: Path, *, screenshots: dict[str, Path] | None = None,
           evaluate: dict[str, str] | None = None, width: int = 1280, height: int = 900,
-          settle_s: float = 0.5, timeout: float = 60.0) -> PageVisit:
+          settle_s: float = 0.5, timeout: float = 60.0, offline: bool = True) -> PageVisit:
     """Open `page` in headless Chromium, wait for its load event, read `evaluate` expressions
     (name -> JavaScript expression returning JSON) and take screenshots: name -> path, where the
     name `viewport` is the first screen, `full` the whole page and any other name a CSS selector
-    whose element is shot (heights capped at 12,000 px)."""
+    whose element is shot (heights capped at 12,000 px). With `offline` (the default) the
+    page's network is switched off."""
     chromium = require_chromium()
     url = page.resolve().as_uri()
     user_data = Path(tempfile.mkdtemp(prefix="kinerja-chromium-"))
@@ -173,6 +174,12 @@ def visit(page: Path, *, screenshots: dict[str, Path] | None = None,
             "Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Runtime", "Network", "Log", "Page"):
             devtools.call(f"{domain}.enable")
+        if offline:
+            # The network is off, as on a government machine without internet: anything the
+            # page tried to fetch would fail (and still be listed in `requests`).
+            devtools.call("Network.emulateNetworkConditions", {
+                "offline": True, "latency": 0, "downloadThroughput": -1,
+                "uploadThroughput": -1})
         devtools.call("Emulation.setDeviceMetricsOverride", {
             "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
         devtools.call("Page.navigate", {"url": url})

@@ -15,6 +15,7 @@ from schemas.quality import QUALITY_TABLES, quality_codes, quality_frames, suite
 from tasks.check import data_docs_dir, read_quality_tables, run_suite
 from tasks.report import snapshot
 from tasks.warehouse import make_engine
+from tests.browser import visit
 from tests.reporting import (
     AGENCY,
     PERIOD,
@@ -92,11 +93,33 @@ def test_broken_publication_fails_is_recorded_and_reported(run, tmp_path):
     assert query(broken.url, "SELECT COUNT(*) AS n FROM fact_appraisal")["n"].iloc[0] > 0
 
     report = (broken.reports / f"{AGENCY}_{PERIOD}_laporan.html").read_text(encoding="utf-8")
-    quality = report[report.index('<section id="mutu-data">'):]
+    assert '<span class="badge bad">Gagal</span>' in report[report.index('id="mutu-data"'):]
+    # The failures in full on the quality page, which reads offline.
+    quality = (broken.reports / f"{AGENCY}_{PERIOD}" / "mutu-data.html").read_text(
+        encoding="utf-8")
+    quality = quality[quality.index('id="pemeriksaan"'):]
     assert '<span class="badge bad">Gagal</span>' in quality
     assert "final_score antara 0 dan 120" in quality
     assert "500.0" in quality
     assert (broken.reports / "datadocs" / f"{AGENCY}_{PERIOD}" / "index.html").is_file()
+
+    # Offline, in a browser: the list of validations and every failed expectation visible.
+    summary = json.loads(record["quality_summary"])
+    page = broken.reports / f"{AGENCY}_{PERIOD}" / "mutu-data.html"
+    seen = visit(page, evaluate={
+        "rows": "[...document.querySelectorAll('table.expectations tbody tr')]"
+                ".filter(r => r.offsetHeight > 0).length",
+        "failed": "[...document.querySelectorAll('table.expectations tr.breach')]"
+                  ".filter(r => r.offsetHeight > 0).map(r => r.innerText)",
+        "tables": "[...document.querySelectorAll('#per-tabel tbody tr')].length",
+    })
+    assert seen.console_errors == [] and seen.foreign_requests == []
+    assert seen.values["rows"] == summary["evaluated"]
+    assert seen.values["tables"] == len(QUALITY_TABLES)
+    assert len(seen.values["failed"]) == summary["failed"] == len(summary["failures"])
+    for failure in summary["failures"]:
+        assert any(failure["expectation"] in text and (failure["uraian"] or "") in text
+                   for text in seen.values["failed"]), failure
     assert (broken.reports / f"{AGENCY}_{PERIOD}_hasil.xlsx").is_file()
 
     # Repaired, the next check passes again and says so on the run.
