@@ -19,6 +19,7 @@ and `templates/sections/opd/kalibrasi.html.j2`, which receives it as `s` (and `s
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -65,9 +66,13 @@ class Scope:
     data: ReportData
     links: Links
     opd: dict[str, Any] | None
-    employees: pd.DataFrame
+    employees: pd.DataFrame  # the agency's frames (all rows) on the index and quality pages
     units: pd.DataFrame
     checks: pd.DataFrame
+    # The page's rows as dicts (the OPD's on an OPD page), converted once per report.
+    people: list[dict[str, Any]]
+    unit_list: list[dict[str, Any]]
+    check_list: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -115,24 +120,29 @@ def page_context(page: str, data: ReportData, links: Links,
 
 
 def _scope(page: str, data: ReportData, links: Links, opd: dict[str, Any] | None) -> Scope:
+    rows = _rows_by_opd(data)
     if opd is None:
-        return Scope(page, data, links, None, data.employees, data.units, data.checks)
-    slices = _opd_slices(data)
+        return Scope(page, data, links, None, data.employees, data.units, data.checks,
+                     rows["people"][None], rows["units"][None], rows["checks"][None])
     code = opd["unit_code"]
-    empty = {name: frame.iloc[0:0] for name, frame in (
-        ("employees", data.employees), ("units", data.units), ("checks", data.checks))}
-    return Scope(page, data, links, opd,
-                 *(slices[name].get(code, empty[name]) for name in ("employees", "units",
-                                                                     "checks")))
+    return Scope(page, data, links, opd, data.employees, data.units, data.checks,
+                 *(rows[name].get(code, []) for name in ("people", "units", "checks")))
 
 
-def _opd_slices(data: ReportData) -> dict[str, dict[str, pd.DataFrame]]:
-    """Each frame split by OPD once per report (not once per page)."""
-    cache = data.__dict__.setdefault("_opd_slices", {})
+def _rows_by_opd(data: ReportData) -> dict[str, dict[str | None, list[dict[str, Any]]]]:
+    """People, units and checks as dicts, all (key None) and per OPD: converted once per
+    report, not once per page (pandas costs a fixed time per call, per OPD it adds up)."""
+    cache = data.__dict__.setdefault("_rows_by_opd", {})
     if not cache:
-        for name in ("employees", "units", "checks"):
-            frame = getattr(data, name)
-            cache[name] = {code: part for code, part in frame.groupby("opd_code", sort=False)}
+        frames = {"people": data.employees[[c for c in PEOPLE_COLUMNS
+                                            if c in data.employees.columns]],
+                  "units": data.units, "checks": data.checks}
+        for name, frame in frames.items():
+            every = records(frame)
+            split: dict[str | None, list[dict[str, Any]]] = {None: every}
+            for row in every:
+                split.setdefault(row["opd_code"], []).append(row)
+            cache[name] = split
     return cache
 
 
@@ -153,34 +163,36 @@ def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].fillna(False).astype(bool)
 
 
-def headline(employees: pd.DataFrame, units: pd.DataFrame,
-             checks: pd.DataFrame) -> dict[str, Any]:
-    appraised = employees[employees["status"] == "APPRAISED"]
-    final = appraised["final_score"].dropna()
-    checked = checks.groupby("unit_code")["breach"].apply(lambda b: bool(b.astype(bool).any()))
+def headline(people: list[dict[str, Any]], units: list[dict[str, Any]],
+             checks: list[dict[str, Any]]) -> dict[str, Any]:
+    appraised = [p for p in people if p["status"] == "APPRAISED"]
+    finals = [p["final_score"] for p in appraised if p["final_score"] is not None]
+    checked: dict[str, bool] = {}
+    for check in checks:
+        checked[check["unit_code"]] = checked.get(check["unit_code"], False) or \
+            bool(check["breach"])
     return {
-        "employees": len(employees),
+        "employees": len(people),
         "appraised": len(appraised),
-        "not_rated": int((employees["status"] == "NOT_RATED").sum()),
-        "inactive": int((employees["status"] == "INACTIVE").sum()),
-        "mean_final": final.mean() if len(final) else None,
+        "not_rated": sum(p["status"] == "NOT_RATED" for p in people),
+        "inactive": sum(p["status"] == "INACTIVE" for p in people),
+        "mean_final": sum(finals) / len(finals) if finals else None,
         "units": len(units),
-        "rewards": int(_flag(employees, "reward_candidate").sum()),
-        "coaching": int(_flag(employees, "coaching_required").sum()),
-        "training": int((employees["training_needs"].fillna("").astype(str) != "").sum()),
-        "sanctioned": int((employees["discipline_sanction"].fillna("NONE") != "NONE").sum()),
-        "promotion": int(_flag(employees, "promotion_eligible").sum()),
+        "rewards": sum(bool(p["reward_candidate"]) for p in people),
+        "coaching": sum(bool(p["coaching_required"]) for p in people),
+        "training": sum(bool(p["training_needs"]) for p in people),
+        "sanctioned": sum((p["discipline_sanction"] or "NONE") != "NONE" for p in people),
+        "promotion": sum(bool(p["promotion_eligible"]) for p in people),
         "checked_units": len(checked),
-        "breach_units": int(checked.sum()),
+        "breach_units": sum(checked.values()),
     }
 
 
-def predikat_rows(employees: pd.DataFrame) -> list[dict[str, Any]]:
-    appraised = employees[employees["status"] == "APPRAISED"]
-    counts = appraised["predikat"].value_counts()
-    total = len(appraised)
+def predikat_rows(people: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    counts = Counter(p["predikat"] for p in people if p["status"] == "APPRAISED")
+    total = sum(counts.values())
     return [{"code": p, "label": PREDIKAT_LABELS[p], "colour": PREDIKAT_COLORS[p],
-             "count": int(counts.get(p, 0)),
+             "count": counts.get(p, 0),
              "share": counts.get(p, 0) / total if total else None} for p in PREDIKAT_ORDER]
 
 
@@ -205,34 +217,39 @@ def ends(rows: list[Any], key: Callable[[Any], float], n: int = CHART_ENDS) -> l
     return ordered[:n] + ordered[-n:]
 
 
-def attendance_by(employees: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Attendance sums and discipline means per `by`, over employees with working days."""
-    active = employees[employees["working_days"].fillna(0) > 0]
-    grouped = active.groupby(by, sort=False).agg(
-        employees=("nip", "size"),
-        working_days=("working_days", "sum"),
-        present_days=("present_days", "sum"),
-        sick_days=("sick_days", "sum"),
-        permit_days=("permit_days", "sum"),
-        leave_days=("leave_days", "sum"),
-        duty_days=("duty_days", "sum"),
-        absent_days=("absent_days", "sum"),
-        late_count=("late_count", "sum"),
-        early_count=("early_count", "sum"),
-        discipline=("discipline_score", "mean"),
-    )
-    grouped["attendance_pct"] = 100 * grouped["present_days"] / grouped["working_days"]
-    grouped["absent_per_employee"] = grouped["absent_days"] / grouped["employees"]
-    grouped["late_per_employee"] = grouped["late_count"] / grouped["employees"]
-    return grouped
+_SUMMED = ("working_days", "present_days", "sick_days", "permit_days", "leave_days",
+           "duty_days", "absent_days", "late_count", "early_count")
 
 
-def _check_groups(checks: pd.DataFrame, units: pd.DataFrame) -> list[dict[str, Any]]:
+def attendance_by(people: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    """Attendance sums and discipline means per `key`, over employees with working days."""
+    out: dict[str, dict[str, Any]] = {}
+    for p in people:
+        if not p["working_days"]:
+            continue
+        row = out.setdefault(p[key], {**dict.fromkeys(_SUMMED, 0), "employees": 0,
+                                      "_discipline": [], })
+        row["employees"] += 1
+        for column in _SUMMED:
+            row[column] += p[column] or 0
+        if p["discipline_score"] is not None:
+            row["_discipline"].append(p["discipline_score"])
+    for row in out.values():
+        scores = row.pop("_discipline")
+        row["discipline"] = sum(scores) / len(scores) if scores else None
+        row["attendance_pct"] = 100 * row["present_days"] / row["working_days"]
+        row["absent_per_employee"] = row["absent_days"] / row["employees"]
+        row["late_per_employee"] = row["late_count"] / row["employees"]
+    return out
+
+
+def _check_groups(checks: list[dict[str, Any]],
+                  units: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry per checked unit (not one per rule): its org predikat and IKU beside every
     rule sentence of its checks."""
-    info = {u["unit_code"]: u for u in records(units)}
+    info = {u["unit_code"]: u for u in units}
     out: dict[str, dict[str, Any]] = {}
-    for check in records(checks):
+    for check in checks:
         code = check["unit_code"]
         group = out.get(code)
         if group is None:
@@ -241,7 +258,7 @@ def _check_groups(checks: pd.DataFrame, units: pd.DataFrame) -> list[dict[str, A
                 "unit_code": code, "unit_name": check["unit_name"],
                 "org_predikat": check["org_predikat"], "iku_score": unit.get("iku_score"),
                 "appraised": int(unit.get("appraised_count") or 0), "breach": False,
-                "checks": []}
+                "anchor": f"u-{unit['unit_order']}" if unit else None, "checks": []}
         breach = bool(check["breach"])
         group["checks"].append({"sentence": rule_sentence(check), "breach": breach})
         group["breach"] = group["breach"] or breach
@@ -255,9 +272,9 @@ def _check_groups(checks: pd.DataFrame, units: pd.DataFrame) -> list[dict[str, A
 def _index_summary(scope: Scope) -> dict[str, Any]:
     data = scope.data
     files = data.source_files
-    rows = predikat_rows(scope.employees)
+    rows = predikat_rows(scope.people)
     return {
-        "h": headline(scope.employees, scope.units, scope.checks),
+        "h": headline(scope.people, scope.unit_list, scope.check_list),
         "opds": len(data.opds),
         "rows_read": int(files["rows_read"].sum()),
         "rows_quarantined": int(files["rows_quarantined"].sum()),
@@ -317,17 +334,16 @@ def _index_curve(scope: Scope) -> dict[str, Any]:
                                                  "unit_code"].nunique())})
     by_opd = sorted((r for r in opd_rows(scope.data, scope.links) if r["breach"]),
                     key=lambda r: (-r["breach"], r["unit_name"]))
-    return {"h": headline(scope.employees, scope.units, checks), "rules": rules,
+    return {"h": headline(scope.people, scope.unit_list, scope.check_list), "rules": rules,
             "worst": by_opd[:CHART_ENDS], "more": max(0, len(by_opd) - CHART_ENDS)}
 
 
 @section("index", "kehadiran", "Kehadiran dan disiplin")
 def _index_attendance(scope: Scope) -> dict[str, Any]:
     data, links = scope.data, scope.links
-    names = data.opds.set_index("unit_code")["unit_name"]
-    grouped = attendance_by(scope.employees, "opd_code")
+    names = dict(zip(data.opds["unit_code"], data.opds["unit_name"], strict=True))
     rows = [{"unit_code": code, "unit_name": names.get(code, code), "href": links.opd(code),
-             **record} for code, record in zip(grouped.index, records(grouped), strict=True)]
+             **record} for code, record in attendance_by(scope.people, "opd_code").items()]
     rows.sort(key=lambda r: r["unit_name"])
     return _attendance_charts(rows, "OPD") | {"rows": rows}
 
@@ -388,12 +404,11 @@ def _index_iku(scope: Scope) -> dict[str, Any]:
     }
 
 
-def followup_counts(employees: pd.DataFrame) -> dict[str, Any]:
-    needs = employees["training_needs"].fillna("").astype(str)
-    training = [{"aspect": a, "label": ASPECT_LABELS[a],
-                 "count": int(needs.str.contains(rf"(?:^|,){a}(?:,|$)", regex=True).sum())}
+def followup_counts(people: list[dict[str, Any]]) -> dict[str, Any]:
+    needs = Counter(a for p in people for a in str(p["training_needs"] or "").split(",") if a)
+    training = [{"aspect": a, "label": ASPECT_LABELS[a], "count": needs.get(a, 0)}
                 for a in BERAKHLAK_ASPECTS]
-    sanctions = employees["discipline_sanction"].value_counts()
+    sanctions = Counter(p["discipline_sanction"] for p in people)
     return {
         "training": training,
         "training_chart": bar_list_chart(
@@ -401,7 +416,7 @@ def followup_counts(employees: pd.DataFrame) -> dict[str, Any]:
             "Pegawai yang perlu pelatihan per aspek BerAKHLAK", colour="#7b5ea7",
             label_width=190),
         "sanctions": [{"code": code, "label": text, "level": SANCTION_LEVELS[code],
-                       "count": int(sanctions.get(code, 0))}
+                       "count": sanctions.get(code, 0)}
                       for code, text in SANCTION_LABELS.items()],
     }
 
@@ -424,8 +439,8 @@ def _index_followups(scope: Scope) -> dict[str, Any]:
         counts = {k: int(v) for k, v in per_opd.loc[code].items()} if code in per_opd.index \
             else dict.fromkeys(per_opd.columns, 0)
         rows.append({"unit_name": opd["unit_name"], "href": scope.links.opd(code), **counts})
-    return {"h": headline(employees, scope.units, scope.checks), "rows": rows,
-            **followup_counts(employees)}
+    return {"h": headline(scope.people, scope.unit_list, scope.check_list), "rows": rows,
+            **followup_counts(scope.people)}
 
 
 def reason_counts(quarantine: pd.DataFrame) -> list[dict[str, Any]]:
@@ -473,26 +488,27 @@ def _index_lineage(scope: Scope) -> dict[str, Any]:
 
 def unit_rows(scope: Scope) -> list[dict[str, Any]]:
     """The OPD's units in tree order, each with its figures and curve verdict."""
-    checks = scope.checks.assign(breach=scope.checks["breach"].astype(bool))
-    verdict = checks.groupby("unit_code")["breach"].any()
-    staff = scope.employees.groupby("unit_code").size()
-    rows = records(scope.units)
-    for row in rows:
-        code = row["unit_code"]
-        counts = {p: int(row[f"n_{p}"]) for p in PREDIKAT_ORDER}
-        row.update(anchor=f"u-{row['unit_order']}", counts=counts, stack=stack(counts),
-                   staff=int(staff.get(code, 0)),
-                   checked=code in verdict.index, breach=bool(verdict.get(code, False)))
+    verdict: dict[str, bool] = {}
+    for check in scope.check_list:
+        code = check["unit_code"]
+        verdict[code] = verdict.get(code, False) or bool(check["breach"])
+    staff = Counter(p["unit_code"] for p in scope.people)
+    rows = []
+    for unit in scope.unit_list:
+        code = unit["unit_code"]
+        counts = {p: int(unit[f"n_{p}"]) for p in PREDIKAT_ORDER}
+        rows.append({**unit, "anchor": f"u-{unit['unit_order']}", "counts": counts,
+                     "stack": stack(counts), "staff": staff.get(code, 0),
+                     "checked": code in verdict, "breach": verdict.get(code, False)})
     return rows
 
 
 @section("opd", "ringkasan", "Ringkasan")
 def _opd_summary(scope: Scope) -> dict[str, Any]:
-    own = scope.units[scope.units["unit_code"] == scope.opd["unit_code"]]
-    rows = predikat_rows(scope.employees)
-    return {"h": headline(scope.employees, scope.units, scope.checks),
-            "own": records(own)[0] if len(own) else None,
-            "predikat_rows": rows,
+    own = [u for u in scope.unit_list if u["unit_code"] == scope.opd["unit_code"]]
+    rows = predikat_rows(scope.people)
+    return {"h": headline(scope.people, scope.unit_list, scope.check_list),
+            "own": own[0] if own else None, "predikat_rows": rows,
             "predikat_chart": predikat_chart(rows, "Distribusi predikat pegawai yang dinilai")}
 
 
@@ -503,24 +519,15 @@ def _opd_units(scope: Scope) -> dict[str, Any]:
 
 @section("opd", "kurva", "Kurva distribusi per unit")
 def _opd_curve(scope: Scope) -> dict[str, Any]:
-    groups = _check_groups(scope.checks, scope.units)
-    anchors = {r["unit_code"]: f"u-{r['unit_order']}" for r in records(scope.units)}
-    for group in groups:
-        group["anchor"] = anchors.get(group["unit_code"])
+    groups = _check_groups(scope.check_list, scope.unit_list)
     return {"groups": groups, "breach": sum(g["breach"] for g in groups)}
 
 
 @section("opd", "kehadiran", "Kehadiran dan disiplin")
 def _opd_attendance(scope: Scope) -> dict[str, Any]:
-    grouped = attendance_by(scope.employees, "unit_code")
-    info = {u["unit_code"]: u for u in records(scope.units)}
-    rows = []
-    for code, record in zip(grouped.index, records(grouped), strict=True):
-        unit = info.get(code, {})
-        rows.append({"unit_code": code, "unit_name": unit.get("unit_name", code),
-                     "depth": int(unit.get("depth") or 0),
-                     "order": int(unit.get("unit_order", -1)), **record})
-    rows.sort(key=lambda r: r["order"])
+    per_unit = attendance_by(scope.people, "unit_code")
+    rows = [{**unit, **per_unit[unit["unit_code"]]} for unit in scope.unit_list
+            if unit["unit_code"] in per_unit]
     charts = _attendance_charts(rows, "unit") if len(rows) > 1 else {
         "discipline_chart": None, "absent_chart": None}
     return {"rows": rows, **charts}
@@ -528,36 +535,26 @@ def _opd_attendance(scope: Scope) -> dict[str, Any]:
 
 @section("opd", "iku", "Nilai IKU dan anggaran per unit")
 def _opd_iku(scope: Scope) -> dict[str, Any]:
-    rows = records(scope.units)
-    marks = {}
-    for number, row in enumerate(rows, start=1):
-        row["no"] = number
-        marks[row["unit_code"]] = str(number)
-    points, unplotted = _unit_points(scope.units, marks)
-    return {"rows": rows, "unplotted": unplotted,
+    rows = [dict(unit, no=number) for number, unit in enumerate(scope.unit_list, start=1)]
+    points = [Point(r["absorption_pct"], r["iku_score"], r["unit_name"], r["org_predikat"],
+                    str(r["no"])) for r in rows
+              if r["iku_score"] is not None and r["absorption_pct"] is not None]
+    return {"rows": rows, "unplotted": len(rows) - len(points),
             "scatter": scatter_chart(points, "Nilai IKU terhadap penyerapan anggaran per unit",
                                      x_label="Penyerapan anggaran (%)", y_label="Nilai IKU")
             if len(points) >= 2 else None}
 
 
-PEOPLE_COLUMNS = ("nip", "name", "position_name", "unit_code", "unit_name", "unit_order",
-                  "rank_in_unit", "final_score", "results_rating", "behavior_rating", "predikat",
-                  "status", "absent_days_ytd", "absent_days", "discipline_sanction",
-                  "training_needs", "results_score", "behavior_score", "discipline_score",
-                  "unit_score", "reward_candidate", "coaching_required", "promotion_eligible")
-
-
-def _people(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The people of `frame` (in its order: unit tree, then rank) once per page; sections pick
-    from this list instead of converting frames again."""
-    return records(frame[[c for c in PEOPLE_COLUMNS if c in frame.columns]])
+PEOPLE_COLUMNS = ("nip", "name", "position_name", "opd_code", "unit_code", "unit_name",
+                  "unit_order", "rank_in_unit", "final_score", "results_rating",
+                  "behavior_rating", "predikat", "status", "absent_days_ytd", "absent_days",
+                  "discipline_sanction", "training_needs", "results_score", "behavior_score",
+                  "discipline_score", "unit_score", "reward_candidate", "coaching_required",
+                  "promotion_eligible", *(c for c in _SUMMED if c != "absent_days"))
 
 
 def _page_people(scope: Scope) -> list[dict[str, Any]]:
-    cached = scope.__dict__.get("_people")
-    if cached is None:
-        cached = scope.__dict__["_people"] = _people(scope.employees)
-    return cached
+    return scope.people
 
 
 @section("opd", "tindak-lanjut", "Tindak lanjut")
@@ -576,7 +573,7 @@ def _opd_followups(scope: Scope) -> dict[str, Any]:
                       key=lambda p: (p["unit_order"], p["final_score"] is None,
                                      p["final_score"] or 0, p["nip"]))
     return {
-        **followup_counts(scope.employees),
+        **followup_counts(people),
         "rewards": [p for p in people if p["reward_candidate"]],
         "coaching": coaching,
         "training_people": training,

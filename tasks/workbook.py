@@ -370,10 +370,14 @@ def _prepare(data: ReportData) -> dict[str, _Prepared]:
 
 def write_summary(book: xlsx.Workbook, part: Part, title: str) -> None:
     """The `Ringkasan` sheet: the figures a head of office asks for first."""
-    from tasks.report_sections import headline, predikat_rows
+    from tasks.report_sections import _rows_by_opd, headline, predikat_rows
 
     data = part.data
-    h = headline(part.employees, part.units, part.checks)
+    key = part.opd["unit_code"] if part.opd else None
+    rows_by_opd = _rows_by_opd(data)
+    people, units, checks = (rows_by_opd[name].get(key, [])
+                             for name in ("people", "units", "checks"))
+    h = headline(people, units, checks)
     quality = data.quality or {}
     plain, bold = xlsx.DEFAULT, xlsx.BOLD
     rows: list[list[tuple[Any, int]]] = [[(title, xlsx.TITLE)], []]
@@ -405,7 +409,7 @@ def write_summary(book: xlsx.Workbook, part: Part, title: str) -> None:
     rows.append([])
     rows.append([("Predikat", xlsx.HEADER), ("Jumlah pegawai", xlsx.HEADER),
                  ("Proporsi", xlsx.HEADER)])
-    for p in predikat_rows(part.employees):
+    for p in predikat_rows(people):
         rows.append([(p["label"], plain), (p["count"], xlsx.COUNT),
                      (None if p["share"] is None else float(p["share"]), xlsx.SHARE)])
     rows.append([])
@@ -415,19 +419,8 @@ def write_summary(book: xlsx.Workbook, part: Part, title: str) -> None:
 
 
 def _part(data: ReportData, opd: dict[str, Any] | None) -> Part:
-    if opd is None:
-        return Part(data, None, data.employees, data.units, data.distribution, data.checks)
-    from tasks.report_sections import _opd_slices
-
-    slices = _opd_slices(data)
-    code = opd["unit_code"]
-
-    def of(name: str) -> pd.DataFrame:
-        frame = getattr(data, name)
-        return slices[name].get(code, frame.iloc[0:0]) if name in slices else \
-            frame[frame["opd_code"] == code]
-
-    return Part(data, opd, of("employees"), of("units"), of("distribution"), of("checks"))
+    """The agency's frames; an OPD's workbook takes its rows by position (`_prepare`)."""
+    return Part(data, opd, data.employees, data.units, data.distribution, data.checks)
 
 
 def _named(data: ReportData) -> ReportData:
