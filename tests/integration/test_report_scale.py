@@ -52,3 +52,27 @@ def test_every_employee_is_on_exactly_one_opd_page_and_workbook(small, tmp_path)
         people = page.read_text(encoding="utf-8").split('id="pegawai"')[1]
         seen += re.findall(r'<td class="nip">(\d{18})</td>', people)
     assert len(seen) == len(set(seen)) == len(nips) and set(seen) == nips
+
+
+def test_markup_from_sources_or_the_suite_is_inert_on_the_pages(small, tmp_path):
+    from tasks.report import _links, render_page
+
+    hostile = "<img src=x onerror=alert(1)>"
+    small.quality = {
+        "status": "failed", "evaluated": 2, "successful": 1, "failed": 1,
+        "checked_at": "2025-07-01T01:00:00",
+        "tables": [{"table": "dim_employee", "rows": 1, "evaluated": 2, "failed": 1}],
+        "failures": [], "failures_left_out": 0,
+        "expectations": [
+            {"table": "dim_employee", "expectation": "expect_column_values_to_match_regex",
+             "column": "nip", "uraian": "nip 18 angka", "success": False,
+             "unexpected_count": 1, "element_count": 1, "sample": [hostile]},
+            {"table": "dim_employee", "expectation": "expect_column_values_to_not_be_null",
+             "column": "name", "uraian": "name tidak kosong", "success": True}],
+    }
+    small.quarantine.loc[0, "reasons"] = f"name: some new check ('{hostile}')"
+    small.quarantine.loc[0, "payload"] = f'{{"name": "{hostile}"}}'
+    html = render_page("quality", small, _links(small, tmp_path))
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "Alasan lain (pesan validasi: name: some new check)" in html  # a new reason renders
