@@ -106,6 +106,7 @@ def test_index_and_opd_pages_open_offline_in_chromium(run, folder, tree, tmp_pat
         assert seen.values["lang"] == "id"
         assert seen.values["sections"] == sections
         assert seen.values["collapsed"] == 0  # nothing to expand: every section is open
+        assert seen.values["width"] <= 1280, page  # wide tables scroll inside the page
         assert seen.values["title"].endswith(f"Kota Semarang {PERIOD}")
         for path in pictures.values():
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
