@@ -19,6 +19,7 @@ style, as if typed with a leading apostrophe; characters XML cannot hold become 
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 from collections.abc import Sequence
@@ -89,6 +90,7 @@ class Column:
     width: float
 
 
+@functools.lru_cache(maxsize=4096)
 def _lit(text: str) -> pa.Scalar:
     return pa.scalar(text, pa.large_string())
 
