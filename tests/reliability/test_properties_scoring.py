@@ -174,7 +174,7 @@ def scoring_inputs(draw, period: Period = S1) -> ScoringInputs:
 
 # --- the whole period -----------------------------------------------------------------------
 
-PERIOD_EXAMPLES = 30
+PERIOD_EXAMPLES = 20
 
 
 def within(values: pd.Series, low: float, high: float) -> bool:
@@ -304,7 +304,7 @@ def test_score_period_invariants(inputs):
     event("reward candidate", str(bool(follow["reward_candidate"].any())))
 
 
-S2_EXAMPLES = 10
+S2_EXAMPLES = 5
 
 
 @settings(BASE, max_examples=S2_EXAMPLES)
@@ -323,7 +323,7 @@ def test_s2_absences_add_the_published_s1(inputs):
 
 # --- discipline: a reference model of section 2 ---------------------------------------------
 
-DISCIPLINE_EXAMPLES = 100
+DISCIPLINE_EXAMPLES = 60
 
 
 def tier(minutes: int, tiers) -> float:
@@ -429,7 +429,7 @@ def test_discipline_matches_a_day_by_day_model(emps, rows, holidays):
             assert 0.0 <= row["discipline_score"] <= 100.0
 
 
-MONOTONE_EXAMPLES = 100
+MONOTONE_EXAMPLES = 50
 
 
 @settings(BASE, max_examples=MONOTONE_EXAMPLES)
