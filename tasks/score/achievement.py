@@ -40,7 +40,12 @@ def weighted_mean(frame: pd.DataFrame, by: str, value: str, weight: str = "weigh
             by: frame[by],
             "wv": frame[weight].to_numpy(dtype=np.float64) * frame[value].to_numpy(np.float64),
             "w": frame[weight].to_numpy(dtype=np.float64),
+            "v": frame[value].to_numpy(np.float64),
         }
     )
-    sums = parts.groupby(by, sort=True, observed=True)[["wv", "w"]].sum()
-    return (sums["wv"] / sums["w"]).astype("float64")
+    groups = parts.groupby(by, sort=True, observed=True)
+    sums = groups[["wv", "w"]].sum()
+    # A weighted mean lies between its smallest and largest value; float rounding can step just
+    # outside (90 and 90 weighted 0.1 and 0.2 give 89.99999999999999, below a threshold).
+    mean = (sums["wv"] / sums["w"]).clip(groups["v"].min(), groups["v"].max())
+    return mean.astype("float64")
