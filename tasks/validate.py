@@ -16,16 +16,21 @@ import pandera.pandas as pa
 
 from schemas.parsing import (
     canonical_rating,
+    map_unique,
     parse_date,
     parse_decimal,
     parse_time,
     parse_timestamp,
+    printable,
 )
 from schemas.sources import DATASETS, ValidationContext, source_schema
 from tasks.extract import FILE_COLUMN, LINE_COLUMN, DatasetError, RawDataset
 
 QUARANTINE_COLUMNS = ["dataset", "record_ref", "reasons", "payload"]
 DEFAULT_MAX_QUARANTINE_SHARE = 0.20
+# A value quoted in a reason is cut after this many characters (the payload holds the row).
+SHOWN_VALUE_CHARS = 100
+EMPTY_RECORD = "empty record: every field is empty"
 
 _TYPED_PARSERS = {
     "date": parse_date,
@@ -72,7 +77,12 @@ def failure_reasons(failure_cases: pd.DataFrame) -> pd.Series:
     """pandera failure cases -> one `; `-joined reasons text per failing row index."""
     cases = failure_cases
     column_level = cases["schema_context"] == "Column"
-    value = cases["failure_case"].astype(str)
+    # Shown on one line and short: a value may hold a NUL or a line break, or be megabytes long.
+    value = map_unique(
+        cases["failure_case"].astype(str),
+        lambda u: np.array([printable(str(v), SHOWN_VALUE_CHARS) for v in u], dtype=object),
+        missing="",
+    ).astype(object)
     reason = np.where(
         ~column_level,
         cases["check"].astype(str),
@@ -111,13 +121,20 @@ def to_typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _payloads(raw_rows: pd.DataFrame) -> list[str]:
+def _cut(value: str, limit: int) -> str:
+    return value if len(value) <= limit else f"{value[:limit]}…[{len(value)} characters]"
+
+
+def _payloads(raw_rows: pd.DataFrame, max_chars: int) -> list[str]:
     """The raw rows as JSON, as read (untrimmed). Empty fields are left out: an empty field and a
     column the file does not have both mean "missing" (sources.md), and several attendance files
-    with different columns share one frame."""
+    with different columns share one frame. A value longer than `max_chars` is cut (saying how
+    long it was), so that one absurd field cannot flood the warehouse and the report; JSON
+    escapes control characters, so no NUL reaches a database."""
     data = raw_rows.drop(columns=[FILE_COLUMN, LINE_COLUMN])
     return [
-        json.dumps({k: v for k, v in record.items() if isinstance(v, str)}, ensure_ascii=False)
+        json.dumps({k: _cut(v, max_chars) for k, v in record.items() if isinstance(v, str)},
+                   ensure_ascii=False)
         for record in data.to_dict("records")
     ]
 
@@ -145,6 +162,12 @@ def validate_dataset(raw: RawDataset, ctx: ValidationContext) -> ValidatedDatase
         if error.failure_cases["index"].isna().any():
             raise _schema_failure(raw, error) from error
         reasons = failure_reasons(error.failure_cases)
+    # A record of empty fields is read and counted like any other (rows read = accepted +
+    # quarantined) and quarantined with one reason instead of one per required column.
+    empty = frame.index[frame.isna().all(axis=1)]
+    if len(empty):
+        reasons = pd.concat([reasons.drop(empty, errors="ignore"),
+                             pd.Series(EMPTY_RECORD, index=empty)]).sort_index()
 
     bad = frame.index.isin(reasons.index)
     raw_bad = raw.frame.loc[reasons.index]
@@ -153,7 +176,7 @@ def validate_dataset(raw: RawDataset, ctx: ValidationContext) -> ValidatedDatase
         "record_ref": (raw_bad[FILE_COLUMN].astype(str) + ":"
                        + raw_bad[LINE_COLUMN].astype(str)).to_numpy(),
         "reasons": reasons.to_numpy(),
-        "payload": _payloads(raw_bad),
+        "payload": _payloads(raw_bad, ctx.max_field_chars),
     }, columns=QUARANTINE_COLUMNS)
 
     accepted = to_typed(raw.name, frame[~bad])
