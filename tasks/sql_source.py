@@ -122,7 +122,7 @@ def sql_text(value: Any) -> str | None:
     if isinstance(value, float):
         # NaN and infinities stay visible ("nan", "inf"): validation quarantines them as not a
         # number instead of reading NaN as an empty (a weight of 1) or inf as a value.
-        return str(int(value)) if value.is_integer() else repr(value)
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
