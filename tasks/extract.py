@@ -56,7 +56,10 @@ _BLOCK_BYTES = 64 * MIB  # pyarrow's block: a record longer than this is refused
 # fault of the file system (those propagate, so that the task retries them).
 _DATA_ERRNOS = frozenset({errno.ELOOP, errno.ENOTDIR, errno.EISDIR, errno.ENXIO, errno.EACCES,
                           errno.EPERM, errno.ENOENT, errno.ENAMETOOLONG})
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | os.O_NOFOLLOW
+# POSIX flags (the pipeline runs on Linux); getattr keeps the module importable elsewhere.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _NOT_A_LINK = ("is a symbolic link; the landing zone takes only regular files and folders "
                "(copy the data in instead of linking it)")
 
@@ -92,14 +95,6 @@ class RawDataset:
 
 def period_dir(landing: Path, agency_code: str, period: Period) -> Path:
     return Path(landing) / agency_code / period.id
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def size_text(size: float) -> str:
@@ -164,7 +159,7 @@ def _open_folder(stack: ExitStack, name: str | Path, shown: str,
     if not stat.S_ISDIR(st.st_mode):
         raise DatasetError(shown, f"is {_kind(st.st_mode)}, not a folder")
     try:
-        fd = os.open(name, _OPEN_FLAGS | os.O_DIRECTORY, dir_fd=dir_fd)
+        fd = os.open(name, _OPEN_FLAGS | _O_DIRECTORY, dir_fd=dir_fd)
     except OSError as error:
         raise _os_failure(shown, error) from error
     stack.callback(os.close, fd)
@@ -179,13 +174,14 @@ def _open_file(name: str, dir_fd: int, rel: str, max_bytes: int) -> BinaryIO:
         raise DatasetError(rel, "required file missing")
     _require_regular(st, rel)
     try:
-        fd = os.open(name, _OPEN_FLAGS | os.O_NONBLOCK, dir_fd=dir_fd)
+        fd = os.open(name, _OPEN_FLAGS | _O_NONBLOCK, dir_fd=dir_fd)
     except OSError as error:
         raise _os_failure(rel, error) from error
     try:
         st = os.fstat(fd)  # what was opened, in case the path changed since the check
         _require_regular(st, rel)
         _require_size(st.st_size, rel, max_bytes)
+        os.set_blocking(fd, True)  # O_NONBLOCK was only against a pipe swapped in
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)

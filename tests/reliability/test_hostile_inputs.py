@@ -19,6 +19,7 @@ import io
 import json
 import math
 import os
+import re
 import signal
 import sqlite3
 import zipfile
@@ -580,3 +581,15 @@ def test_flow_a_link_to_a_secret_fails_naming_the_file_and_the_secret_is_nowhere
                  *(tmp_path / "reports").rglob("*")]:
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_flow_limits_from_the_environment_reach_the_run(run_flow, landing, tmp_path,
+                                                       monkeypatch):
+    # 20,971 bytes: only the generated attendance exports are larger.
+    monkeypatch.setenv("KINERJA_MAX_FILE_MB", "0.02")
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    with pytest.raises(DatasetError) as caught:
+        run_flow(landing, url)
+    assert re.fullmatch(r"attendance/\S+\.csv: the file is [\d,]+ bytes, larger than the limit "
+                        r"of 20,971 bytes \(setting limits.max_file_mb\)", str(caught.value))
+    assert _query(url, "SELECT status FROM pipeline_run")["status"].tolist() == ["failed"]
