@@ -51,6 +51,10 @@ from schemas.sources import DATASETS, SourceDataset
 FILE_COLUMN = "_file"
 LINE_COLUMN = "_line"
 _MAX_HEADER_BYTES = MIB
+# The widest dataset has 14 columns; a wider header is no export of these systems. Bounded
+# because a workbook's rows are padded to the header's width: a sheet with a cell in its last
+# column (16,384) would otherwise cost 128 KB per row.
+MAX_COLUMNS = 256
 _BLOCK_BYTES = 64 * MIB  # pyarrow's block: a record longer than this is refused by pyarrow
 # Errors of opening a landing-zone path that are the landing zone's fault, not a passing
 # fault of the file system (those propagate, so that the task retries them).
@@ -257,6 +261,12 @@ def _normalise_header(names: list[str], path: str) -> list[str]:
     return normalised
 
 
+def _require_width(columns: int, rel: str) -> None:
+    if columns > MAX_COLUMNS:
+        raise DatasetError(rel, f"the header row has {columns:,} columns, more than "
+                                f"{MAX_COLUMNS}")
+
+
 def _read_header(handle: BinaryIO, rel: str) -> list[str]:
     handle.seek(0)
     first = handle.readline(_MAX_HEADER_BYTES + 1)
@@ -269,6 +279,7 @@ def _read_header(handle: BinaryIO, rel: str) -> list[str]:
     header = next(csv.reader([text]), None)
     if not header or all(not h.strip() for h in header):
         raise DatasetError(rel, "empty file: no header row")
+    _require_width(len(header), rel)
     if len(set(header)) != len(header):
         raise DatasetError(rel, "the header repeats a column name")
     return header
@@ -410,6 +421,8 @@ def _sheet_frame(workbook: object, rel: str, max_rows: int) -> pd.DataFrame:
     header = next(rows, None)
     if not header or all(h is None for h in header):
         raise DatasetError(rel, "the first sheet has no header row")
+    header = header[:max(i for i, h in enumerate(header) if h is not None) + 1]
+    _require_width(len(header), rel)
     names = _normalise_header([_cell_text(h) or "" for h in header], rel)
     width = len(names)
     records: list[tuple[str | None, ...]] = []

@@ -43,6 +43,18 @@ def budget_workbook_with_long_cell(chars: int) -> bytes:
                           sheet.replace(b"<t>x</t>", b"<t>" + b"x" * chars + b"</t>"))
 
 
+def budget_workbook_with_header_cell_at(column: int) -> bytes:
+    """budget.xlsx whose header has one more cell, far to the right (16,384 = column XFD)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(BUDGET_HEADER)
+    sheet.cell(row=1, column=column, value="catatan")
+    sheet.append(["U1", "P01", "A01", "x", 1, 1])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
 def budget_workbook_with_cell_at(row: int) -> bytes:
     """A tiny workbook whose only data cell sits at sheet row `row`: a reader that fills the
     missing rows in between walks `row` rows (the issue's 1.8 MB file of 3 million rows)."""

@@ -145,6 +145,20 @@ def test_a_tiny_workbook_of_a_million_sheet_rows_stops_at_the_default_row_limit(
         "budget.xlsx", "more than 200,000 rows on the first sheet (setting limits.max_xlsx_rows)")
 
 
+def test_a_header_wider_than_256_columns_is_refused(tmp_path):
+    # A workbook's rows are padded to the header's width: a cell in column XFD would cost
+    # 128 KB per row.
+    folder = write_period(tmp_path, {"budget.csv": None})
+    (folder / "budget.xlsx").write_bytes(corpus.budget_workbook_with_header_cell_at(16_384))
+    error = unusable(folder, "budget")
+    assert (error.path, error.reason) == ("budget.xlsx",
+                                          "the header row has 16,384 columns, more than 256")
+    wide = ",".join(["unit_code", "unit_name"] + [f"c{i}" for i in range(300)]) + "\n"
+    error = unusable(write_period(tmp_path / "csv", {"units.csv": wide}), "units")
+    assert (error.path, error.reason) == ("units.csv",
+                                          "the header row has 302 columns, more than 256")
+
+
 def test_a_billion_laughs_workbook_fails_as_invalid(tmp_path):
     folder = write_period(tmp_path, {"budget.csv": None})
     workbook = corpus.budget_workbook([["U1", "P01", "A01", "x", 1, 1]])
