@@ -15,7 +15,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
-from kinerja.config import SqlSource
+from kinerja.config import InputLimits, SqlSource, load_settings
 from kinerja.period import Period
 from kinerja.policy import load_policy
 from schemas.outputs import FACT_TABLES
@@ -55,8 +55,8 @@ class WorkFolder:
         return (self.root / kind / f"{name}.parquet").is_file()
 
 
-def _context(work: WorkFolder, period: Period) -> ValidationContext:
-    ctx = ValidationContext(period)
+def _context(work: WorkFolder, period: Period, limits: InputLimits) -> ValidationContext:
+    ctx = ValidationContext(period).with_limits(limits)
     for name in ("units", "employees"):
         if work.has("accepted", name):
             stub = ValidatedDataset(
@@ -80,14 +80,17 @@ def open_run(warehouse_url: str, **run: Any) -> None:
 @task(name="validate", task_run_name="validate-{dataset}", cache_policy=NONE,
       **resilient("validate"))
 def validate_source(dataset: str, folder: str, period_id: str, work_root: str,
-                    source: SqlSource | None = None, agency_code: str = "") -> dict[str, Any]:
+                    source: SqlSource | None = None, agency_code: str = "",
+                    limits: InputLimits | None = None) -> dict[str, Any]:
     """Extract one dataset (from its SQL source when the agency configures one, else from the
-    landing zone), validate it, stage accepted and quarantined rows.
+    landing zone), validate it, stage accepted and quarantined rows. `limits` default to the
+    settings' (`[limits]` of kinerja.toml and their environment variables).
     Returns the row accounting per file (or query)."""
     work = WorkFolder(work_root)
     period = Period.parse(period_id)
-    raw = extract_raw(dataset, folder, source, agency_code, period)
-    validated = validate_dataset(raw, _context(work, period))
+    limits = limits or load_settings().limits
+    raw = extract_raw(dataset, folder, source, agency_code, period, limits)
+    validated = validate_dataset(raw, _context(work, period, limits))
     work.write("accepted", dataset, validated.accepted)
     work.write("quarantine", dataset, validated.quarantine)
     if dataset in ("units", "employees"):
