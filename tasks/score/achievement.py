@@ -44,8 +44,18 @@ def weighted_mean(frame: pd.DataFrame, by: str, value: str, weight: str = "weigh
         }
     )
     groups = parts.groupby(by, sort=True, observed=True)
-    sums = groups[["wv", "w"]].sum()
+    with np.errstate(over="ignore", invalid="ignore"):
+        sums = groups[["wv", "w"]].sum()
+        mean = sums["wv"] / sums["w"]
+    if not np.isfinite(mean).all():
+        # Weights near the float maximum overflow w * value or their sum: the same mean with
+        # each group's weights scaled by its largest (validation bounds weights far below
+        # this, so only a direct caller gets here; ordinary weights keep the exact sums above).
+        scaled = parts["w"] / groups["w"].transform("max")
+        fallback = pd.DataFrame({by: parts[by], "wv": scaled * parts["v"], "w": scaled}) \
+            .groupby(by, sort=True, observed=True)[["wv", "w"]].sum()
+        mean = mean.where(np.isfinite(mean), fallback["wv"] / fallback["w"])
     # A weighted mean lies between its smallest and largest value; float rounding can step just
     # outside (90 and 90 weighted 0.1 and 0.2 give 89.99999999999999, below a threshold).
-    mean = (sums["wv"] / sums["w"]).clip(groups["v"].min(), groups["v"].max())
+    mean = mean.clip(groups["v"].min(), groups["v"].max())
     return mean.astype("float64")

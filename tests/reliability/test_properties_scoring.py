@@ -532,12 +532,6 @@ def test_org_predikat_of_iku_all_at_a_threshold(score, weights_):
     assert org_predikat_of(iku, RULES).iloc[0] == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: weighted_mean overflows for weights near the float maximum, which "
-    "validation accepts (skp.csv weight '1e308' parses as a positive decimal): two such weights "
-    "give NaN (a silent null results_score), one gives inf",
-)
 @settings(BASE, max_examples=WEIGHTED_EXAMPLES)
 @example([(100.0, 1e308), (50.0, 1e308)])
 @given(st.lists(st.tuples(st.floats(LOW, HIGH), st.floats(min_value=5e-324, max_value=1.7e308)),
