@@ -129,7 +129,9 @@ def fail_run(
         start_run(engine, **{**dict(record or {}), "run_id": run_id}, failed=message)
 
 
-def abandon_runs(engine: Engine, agency_code: str, period_id: str, *, by_run_id: str) -> list[str]:
+def abandon_runs(
+    engine: Engine, agency_code: str, period_id: str, *, by_run_id: str
+) -> list[str]:
     """Mark `failed` every other run of the agency-period still on record as `running`, and
     return their run ids.
 
@@ -155,6 +157,24 @@ def abandon_runs(engine: Engine, agency_code: str, period_id: str, *, by_run_id:
                                 "lock, so its process or its lock had ended")
             )
     return [run_id for run_id, _ in stale]
+
+
+def finished_runs(
+    engine: Engine, agency_code: str, period_id: str, run_ids: list[str]
+) -> list[str]:
+    """Those of `run_ids` that are runs of the agency-period which published or were abandoned:
+    runs whose work folder nobody needs any more (a failed run's stays for diagnosis)."""
+    if not run_ids:
+        return []
+    with engine.connect() as conn:
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        return list(conn.execute(
+            sa.select(runs.c.run_id).where(
+                runs.c.agency_code == agency_code, runs.c.period_id == Period.parse(period_id).id,
+                runs.c.run_id.in_(run_ids),
+                sa.or_(runs.c.status == "published", runs.c.message.like("abandoned:%")),
+            )
+        ).scalars())
 
 
 # Lineage and quarantine -----------------------------------------------------------------------

@@ -78,7 +78,8 @@ def open_run(warehouse_url: str, work_dir: str | None = None, abandon: bool = Fa
              **run: Any) -> list[str]:
     """Record the run (`publish.start_run`). With `abandon` (the run holds its run lock), also
     mark failed ("abandoned") the agency-period's other runs still on record as running, which
-    are necessarily dead, and remove their work folders under `work_dir`; returns their ids."""
+    are necessarily dead, and returns their ids; their work folders under `work_dir` go, as do
+    those that published runs killed before removing them left behind."""
     engine = warehouse.make_engine(warehouse_url)
     try:
         publisher.start_run(engine, **run)
@@ -86,14 +87,18 @@ def open_run(warehouse_url: str, work_dir: str | None = None, abandon: bool = Fa
             return []
         abandoned = publisher.abandon_runs(engine, run["agency_code"], run["period_id"],
                                            by_run_id=run["run_id"])
+        folders = ({p.name: p for p in Path(work_dir).iterdir() if p.is_dir()}
+                   if work_dir and Path(work_dir).is_dir() else {})
+        leftover = publisher.finished_runs(engine, run["agency_code"], run["period_id"],
+                                           sorted(folders))
     finally:
         engine.dispose()
     for run_id in abandoned:
         get_run_logger().warning("run %s of %s %s was still on record as running without its "
                                  "lock: marked failed (abandoned)", run_id, run["agency_code"],
                                  run["period_id"])
-        if work_dir:
-            shutil.rmtree(Path(work_dir) / run_id, ignore_errors=True)
+    for run_id in leftover:
+        shutil.rmtree(folders[run_id], ignore_errors=True)
     return abandoned
 
 
