@@ -6,8 +6,13 @@ SIGKILLed, paused at a failpoint or signalled, at the cost of the run alone. The
 imports (no Prefect client, no thread has started), so forking it is safe; each child talks to
 the Prefect API named by PREFECT_API_URL in the parent's environment (the test session's harness).
 
+A child runs either the whole flow (`semester_appraisal(**kwargs)`) or, much faster, only its
+publishing step as the flow does it: the run lock, the run's row, then `steps.publish` on the
+work folder a run staged (`publish_only`), for failpoints inside the publishing transaction.
+
 Protocol on stdin / stdout, one JSON object per line:
-    {"op": "start", "kwargs": {...}, "env": {...}, "log": path} -> {"pid": n}
+    {"op": "start", "target": "flow" | "publish", "kwargs": {...}, "env": {...}, "log": path}
+        -> {"pid": n}
     {"op": "wait", "pid": n} -> {"status": s}   (s < 0: killed by signal -s, as subprocess says)
 """
 
@@ -50,10 +55,12 @@ class ForkedRuns:
         stdin.write(json.dumps(message) + "\n")
         stdin.flush()
 
-    def start(self, log: Path, env: dict[str, str] | None = None, **kwargs: Any) -> int:
-        """Start `semester_appraisal(**kwargs)` in a new process with `env` added to the
-        environment; its output goes to `log`. Returns its pid."""
-        self._send({"op": "start", "kwargs": kwargs, "env": env or {}, "log": str(log)})
+    def start(self, log: Path, env: dict[str, str] | None = None, target: str = "flow",
+              **kwargs: Any) -> int:
+        """Start `semester_appraisal(**kwargs)` (or `publish_only(**kwargs)`) in a new process
+        with `env` added to the environment; its output goes to `log`. Returns its pid."""
+        self._send({"op": "start", "target": target, "kwargs": kwargs, "env": env or {},
+                    "log": str(log)})
         return int(self._reply(30)["pid"])
 
     def wait(self, pid: int, timeout: float = 180) -> int:
@@ -62,8 +69,8 @@ class ForkedRuns:
         return int(self._reply(timeout)["status"])
 
     def run(self, log: Path, env: dict[str, str] | None = None, timeout: float = 180,
-            **kwargs: Any) -> int:
-        return self.wait(self.start(log, env, **kwargs), timeout)
+            target: str = "flow", **kwargs: Any) -> int:
+        return self.wait(self.start(log, env, target, **kwargs), timeout)
 
     def close(self) -> None:
         if self.process.stdin:
@@ -75,7 +82,49 @@ class ForkedRuns:
             self.process.wait()
 
 
-def _child(kwargs: dict[str, Any], env: dict[str, str], log: str) -> None:
+_SHARED: ForkedRuns | None = None
+
+
+def shared() -> ForkedRuns:
+    """One forking parent for the test session (it ends when the session's process does), on
+    the session's Prefect harness: call it with the `prefect_harness` fixture active."""
+    global _SHARED
+    if _SHARED is None or _SHARED.process.poll() is not None:
+        from prefect.settings import PREFECT_API_URL
+
+        env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "DO_NOT_TRACK": "1",
+               "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "KINERJA_RUN_LOCK_WAIT": "0"}
+        for name in list(env):
+            if name.startswith("KINERJA_FAULT"):
+                del env[name]
+        _SHARED = ForkedRuns(env)
+    return _SHARED
+
+
+def publish_only(warehouse_url: str, run_id: str, agency_code: str, period_id: str,
+                 work_root: str) -> None:
+    """The flow's publishing step alone, on a work folder another run staged: take the run lock,
+    record the run as running, publish with the lock's token, release."""
+    from tasks import publish, steps
+    from tasks.run_lock import RunLock
+    from tasks.warehouse import make_engine
+
+    # A run killed just before may leave its lock for a moment, until the database has noticed.
+    lock = RunLock(warehouse_url, agency_code, period_id, run_id=run_id, wait_seconds=30,
+                   poll_seconds=0.1)
+    lock.acquire()
+    engine = make_engine(warehouse_url)
+    publish.start_run(engine, run_id=run_id, agency_code=agency_code, period_id=period_id,
+                      flow_run_id=None, kind="manual", policy_name=None, policy_hash=None,
+                      code_version=None)
+    engine.dispose()
+    counts = {"rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0}
+    steps.publish.fn(warehouse_url, run_id, agency_code, None, period_id, work_root, counts,
+                     lock.token())
+    lock.release()
+
+
+def _child(target: str, kwargs: dict[str, Any], env: dict[str, str], log: str) -> None:
     code = 1
     try:
         out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -83,9 +132,12 @@ def _child(kwargs: dict[str, Any], env: dict[str, str], log: str) -> None:
         os.dup2(out, 2)
         os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         os.environ.update(env)
-        from flows.semester import semester_appraisal
+        if target == "publish":
+            publish_only(**kwargs)
+        else:
+            from flows.semester import semester_appraisal
 
-        semester_appraisal(**kwargs)
+            semester_appraisal(**kwargs)
         code = 0
     except BaseException:
         traceback.print_exc()
@@ -107,7 +159,8 @@ def main() -> None:
         if message["op"] == "start":
             pid = os.fork()
             if pid == 0:
-                _child(message["kwargs"], message["env"], message["log"])
+                _child(message.get("target", "flow"), message["kwargs"], message["env"],
+                       message["log"])
             print(json.dumps({"pid": pid}), flush=True)
         elif message["op"] == "wait":
             _, status = os.waitpid(message["pid"], 0)
