@@ -182,11 +182,11 @@ def _drain_prefect_workers() -> None:
 def _start_temporary_server() -> Any:
     """Start the server Prefect would start on its first API call, but tethered to this process;
     None when a Prefect API is configured (a server, Prefect Cloud, a test harness)."""
-    from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL
 
     if PREFECT_API_URL.value():
         return None
+    from prefect.server.api.server import SubprocessASGIServer
 
     class TetheredServer(SubprocessASGIServer):
         """Prefect's temporary server (the same command and settings as
