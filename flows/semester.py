@@ -136,7 +136,6 @@ def semester_appraisal(
         if signum is not None:
             interrupts.note(signum)
         reason = _one_line(error) if signum is None else interrupts.describe(signum)
-        lock.release()
         steps.close_failed_run(url, run_id, reason, record)
         if signum is None:
             logger.error("run %s failed: %s (work folder kept: %s)", run_id, reason, work_root)

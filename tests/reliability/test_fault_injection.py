@@ -17,6 +17,7 @@ run is its own process (tests/reliability/_forked_runs.py) on the session's Pref
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,20 @@ def test_the_chains_cover_every_failpoint() -> None:
     assert {p for p, _ in CHAINS["sqlite"]} == set(faults.POINTS)
     assert {p for p, _ in CHAINS["postgresql"]} == {"publish.committed", *IN_TRANSACTION}
     assert len(faults.POINTS) == 11
+
+
+def test_a_failpoint_acts_only_where_it_is_named(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    marker = tmp_path / "faults.log"
+    monkeypatch.setenv(faults.MARKER_ENV, str(marker))
+    monkeypatch.delenv(faults.ENV, raising=False)
+    faults.point("publish.begun")  # unset: nothing happens
+    monkeypatch.setenv(faults.ENV, "publish.facts, publish.begun:raise")
+    faults.point("publish.dimensions")  # not named: nothing happens
+    assert not marker.exists()
+    with pytest.raises(faults.FaultInjected, match="publish.begun"):
+        faults.point("publish.begun")
+    assert marker.read_text().split() == ["publish.begun", str(os.getpid())]
 
 
 @pytest.fixture(scope="module")
