@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kinerja import identifiers, preflight
+from kinerja import identifiers, interrupts, preflight
 from kinerja.config import ConfigError, load_settings
 from kinerja.redact import mask_secrets
 
@@ -238,7 +238,7 @@ def run(
         _set_task_retries(retries)
         from flows.semester import semester_appraisal
 
-        with _warehouse_via_environment(warehouse):
+        with _warehouse_via_environment(warehouse), interrupts.guard():
             summary = semester_appraisal(
                 agency_code=agency, period_id=period,
                 landing=str(landing) if landing else None, warehouse_url=None,
@@ -345,7 +345,7 @@ def demo(
                          seed=DEMO_SEED, bad_rows=DEMO_BAD_ROWS)
         # The demo runs as a user of its folder would: with the configuration it wrote there
         # (the agency's name, the work folder), so later commands in that folder agree with it.
-        with _environment(KINERJA_CONFIG=str(config)):
+        with _environment(KINERJA_CONFIG=str(config)), interrupts.guard():
             summaries = [
                 semester_appraisal(agency_code=DEMO_AGENCY, period_id=p, landing=str(landing),
                                    warehouse_url=warehouse_url, reports=str(reports),
@@ -399,7 +399,7 @@ def backfill(
     from flows.backfill import backfill as backfill_flow
 
     try:
-        with _warehouse_via_environment(warehouse):
+        with _warehouse_via_environment(warehouse), interrupts.guard():
             result = backfill_flow(
                 agency_code=agency, from_period=from_period, to_period=to_period,
                 landing=str(landing) if landing else None, warehouse_url=None,
