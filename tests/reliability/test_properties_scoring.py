@@ -430,6 +430,7 @@ def test_discipline_matches_a_day_by_day_model(emps, rows, holidays):
 
 
 MONOTONE_EXAMPLES = 50
+SEMESTER_DAYS = working_days(S1, calendar(), RULES.attendance)
 
 
 @settings(BASE, max_examples=MONOTONE_EXAMPLES)
@@ -444,7 +445,7 @@ def test_deduction_is_monotone_in_minutes_late_and_early(day, late, early):
     rules = RULES.attendance
     start, end = rules.start_seconds[day.weekday()], rules.end_seconds[day.weekday()]
     iso = day.isoformat()
-    days = working_days(S1, calendar(), rules)
+    days = SEMESTER_DAYS
 
     def deductions(pairs: list[tuple[float | None, float | None]]) -> pd.DataFrame:
         emps = [{"nip": nip(i + 1), "active_from": iso, "active_to": iso}
