@@ -12,6 +12,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows import observe
 from kinerja import faults, identifiers, interrupts
 from kinerja.config import load_settings
 from kinerja.period import Period
@@ -49,7 +50,8 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-@flow(name="semester_appraisal", log_prints=True)
+@flow(name="semester_appraisal", log_prints=True,
+      flow_run_name=observe.semester_run_name)
 def semester_appraisal(
     agency_code: str,
     period_id: str,
@@ -70,6 +72,7 @@ def semester_appraisal(
     period = Period.parse(identifiers.period_id(period_id))
     if kind not in RUN_KINDS:
         raise ValueError(f"kind must be one of {', '.join(RUN_KINDS)}")
+    observe.label_run([agency_code], [period.id], kind)  # tags agency:, period:, kind:
     settings = load_settings()
     landing_root = Path(landing) if landing else settings.agency_landing(agency_code)
     url = warehouse_url or settings.warehouse_url
@@ -136,6 +139,7 @@ def semester_appraisal(
         if signum is not None:
             interrupts.note(signum)
         reason = _one_line(error) if signum is None else interrupts.describe(signum)
+        observe.record_failure(agency_code, period.id, run_id, kind, error, name)  # never raises
         steps.close_failed_run(url, run_id, reason, record)
         if signum is None:
             logger.error("run %s failed: %s (work folder kept: %s)", run_id, reason, work_root)
@@ -164,6 +168,7 @@ def semester_appraisal(
     }
     summary.update(outputs)  # report, workbook, data_docs, quality_status
     shutil.rmtree(work_root, ignore_errors=True)
+    observe.record_run(url, summary, kind)  # artifacts; the event of a failed quality check
     logger.info("run %s published: read %d, accepted %d, quarantined %d", run_id,
                 counts["rows_read"], counts["rows_accepted"], counts["rows_quarantined"])
     return summary

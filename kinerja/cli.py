@@ -639,6 +639,38 @@ def _print_changes(found: RunChanges, limit: int) -> None:
             console.print(f"  {f.change:<8} {f.dataset}: {f.path}", **say)
 
 
+notify_app = typer.Typer(
+    help="Notifications of failed scheduled runs: Prefect automations calling a webhook.",
+    no_args_is_help=True,
+)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("setup")
+def notify_setup(
+    url_env: Annotated[str, typer.Option(
+        help="Environment variable holding the webhook URL of the chat or e-mail gateway.")
+    ] = "KINERJA_NOTIFY_URL",
+    payload: Annotated[Path | None, typer.Option(
+        help="Jinja template of the request body, in the gateway's format (default: JSON "
+             "with subject, text, agency, period, kind, reason).")] = None,
+) -> None:
+    """Once per Prefect server (PREFECT_API_URL): save the webhook block `kinerja-notify` from
+    the URL in --url-env and create or replace the automations `kinerja-run-failed` and
+    `kinerja-quality-failed` (README "Scheduled runs")."""
+    try:
+        from flows.notify import setup_notifications
+
+        done = setup_notifications(url_env, payload)
+    except Exception as error:
+        _fail(error)
+    say = {"markup": False, "highlight": False, "soft_wrap": True}
+    console.print(f"webhook block kinerja-notify -> {done.host} (URL kept secret in Prefect)",
+                  **say)
+    for name, automation_id in done.automations.items():
+        console.print(f"automation {name}: {automation_id}", **say)
+
+
 def main() -> None:
     # Government networks are closed: Prefect's telemetry would only log failures.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
