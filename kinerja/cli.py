@@ -169,6 +169,7 @@ def check(
     try:
         agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
         from tasks.check import check_publication
+        from tasks.explain.sources import report_calibration
         from tasks.report import write_reports
         from tasks.warehouse import ensure_schema, make_engine
 
@@ -178,7 +179,12 @@ def check(
         try:
             ensure_schema(engine)  # the quality columns of an older warehouse
             result = check_publication(engine, agency, period_id, reports_dir, policy)
-            outputs = write_reports(engine, agency, period_id, reports_dir)
+            # The rater calibration needs ratings.csv, which the warehouse does not hold.
+            calibration = report_calibration(
+                engine, agency, period_id, landing_root=settings.agency_landing(agency),
+                sql_sources=settings.agency(agency).sources,
+                policy_candidates=[policy or settings.agency_policy(agency)])
+            outputs = write_reports(engine, agency, period_id, reports_dir, calibration)
         finally:
             engine.dispose()
     except Exception as error:

@@ -25,6 +25,7 @@ from kinerja.period import Period
 from kinerja.policy import Policy, load_policy
 from schemas.sources import DATASETS, VALIDATION_ORDER, ValidationContext
 from tasks import warehouse
+from tasks.explain.calibration import Calibration, rater_calibration
 from tasks.explain.derive import Evidence, Explainer, Lineage
 from tasks.extract import (
     FILE_COLUMN,
@@ -38,6 +39,7 @@ from tasks.extract import (
 )
 from tasks.report import publishing_run, select_rows, snapshot
 from tasks.score import ScoringInputs
+from tasks.score.rules import ScoringRules
 from tasks.validate import ValidatedDataset, context_after, validate_dataset
 
 # The published rows an explanation is compared with.
@@ -276,15 +278,46 @@ def load_explainer(engine: Engine, agency_code: str, period_id: str, landing_roo
     return Explainer(evidence, policy, lineage_of(publication, policy)), publication
 
 
-def publication_ratings(engine: Engine, agency_code: str, period_id: str, landing_root: Path,
-                        sql_sources: Mapping[str, SqlSource] | None = None) -> pd.DataFrame:
-    """The accepted ratings the publishing run scored, re-read from its sources (units and
-    employees first, for the references), refusing when they changed since the run."""
-    publication = read_publication(engine, agency_code, period_id)
+def report_calibration(engine: Engine, agency_code: str, period_id: str, *,
+                       ratings: pd.DataFrame | None = None, policy: Policy | None = None,
+                       landing_root: Path | None = None,
+                       sql_sources: Mapping[str, SqlSource] | None = None,
+                       policy_candidates: Sequence[str | None] = ()) -> Calibration:
+    """The rater calibration of the agency-period's current publication, for the report and
+    the workbook: from `ratings` (the run's accepted ratings, which the flow still has) or else
+    re-read from the publication's sources. The warehouse does not hold rater_nip, so when the
+    sources cannot be re-read as they were (changed since, moved), the calibration says why
+    instead: it must never stop a report."""
+    try:
+        publication = read_publication(engine, agency_code, period_id)
+        policy = policy or run_policy(publication.run, policy_candidates)
+        if ratings is None:
+            if landing_root is None:
+                raise ExplainRefused("no landing zone given to re-read ratings.csv from")
+            ratings = _accepted_ratings(publication, landing_root, sql_sources or {})
+        rules = ScoringRules.from_policy(policy)
+        table = rater_calibration(ratings, publication.facts["fact_appraisal"],
+                                  publication.facts["fact_unit_performance"], rules)
+        return Calibration(table, rules)
+    except Exception as error:  # a report without calibration beats no report
+        return Calibration(None, note="data penilaian atasan run ini tidak dapat dibaca ulang "
+                                      f"({' '.join(str(error).split())})")
+
+
+def _accepted_ratings(publication: Publication, landing_root: Path,
+                      sql_sources: Mapping[str, SqlSource]) -> pd.DataFrame:
     datasets = ("units", "employees", "ratings")
-    raws = reread_sources(publication, landing_root, sql_sources or {}, datasets)
+    raws = reread_sources(publication, landing_root, sql_sources, datasets)
     context = ValidationContext(publication.period)
     for dataset in datasets:
         validated = validate_dataset(raws[dataset], context)
         context = context_after(context, validated)
     return validated.accepted
+
+
+def publication_ratings(engine: Engine, agency_code: str, period_id: str, landing_root: Path,
+                        sql_sources: Mapping[str, SqlSource] | None = None) -> pd.DataFrame:
+    """The accepted ratings the publishing run scored, re-read from its sources (units and
+    employees first, for the references), refusing when they changed since the run."""
+    publication = read_publication(engine, agency_code, period_id)
+    return _accepted_ratings(publication, landing_root, sql_sources or {})
