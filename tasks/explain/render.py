@@ -10,6 +10,7 @@ shown there, the rest only in the appendix (which has all of them, with their so
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +37,8 @@ from tasks.report import (
     period_title,
 )
 
+# Control characters of source text (an escape sequence in a name) must not reach a terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 SLIP_INDICATORS = 5
 SLIP_DAYS = 15
 WIB = timedelta(hours=7)
@@ -272,7 +275,7 @@ def explanation_text(e: Mapping[str, Any], agency_name: str,
         add("PERHATIAN: nilai hitung ulang berbeda dengan yang diterbitkan:")
         for diff in differences:
             add(f"   {diff}")
-    return "\n".join(lines) + "\n"
+    return _CONTROL.sub("\ufffd", "\n".join(lines)) + "\n"
 
 
 # The slip (HTML) -------------------------------------------------------------------------------

@@ -289,16 +289,22 @@ def report_calibration(engine: Engine, agency_code: str, period_id: str, *,
     sources cannot be re-read as they were (changed since, moved), the calibration says why
     instead: it must never stop a report."""
     try:
-        publication = read_publication(engine, agency_code, period_id)
-        policy = policy or run_policy(publication.run, policy_candidates)
-        if ratings is None:
-            if landing_root is None:
-                raise ExplainRefused("no landing zone given to re-read ratings.csv from")
-            ratings = _accepted_ratings(publication, landing_root, sql_sources or {})
+        if ratings is not None and policy is not None:
+            # The flow: everything but the published appraisal and units is at hand.
+            appraisal = warehouse.read_table(engine, "fact_appraisal", agency_code, period_id)
+            units = warehouse.read_table(engine, "fact_unit_performance", agency_code,
+                                         period_id)
+        else:
+            publication = read_publication(engine, agency_code, period_id)
+            policy = policy or run_policy(publication.run, policy_candidates)
+            if ratings is None:
+                if landing_root is None:
+                    raise ExplainRefused("no landing zone given to re-read ratings.csv from")
+                ratings = _accepted_ratings(publication, landing_root, sql_sources or {})
+            appraisal = publication.facts["fact_appraisal"]
+            units = publication.facts["fact_unit_performance"]
         rules = ScoringRules.from_policy(policy)
-        table = rater_calibration(ratings, publication.facts["fact_appraisal"],
-                                  publication.facts["fact_unit_performance"], rules)
-        return Calibration(table, rules)
+        return Calibration(rater_calibration(ratings, appraisal, units, rules), rules)
     except Exception as error:  # a report without calibration beats no report
         return Calibration(None, note="data penilaian atasan run ini tidak dapat dibaca ulang "
                                       f"({' '.join(str(error).split())})")

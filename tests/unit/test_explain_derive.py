@@ -6,6 +6,7 @@ that explain relies on agree with scoring."""
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,7 +21,15 @@ from schemas.sources import VALIDATION_ORDER
 from tasks.explain.command import to_json
 from tasks.explain.compare import differences
 from tasks.explain.derive import Explainer, ExplainError, Lineage
-from tasks.explain.render import explanation_text
+from tasks.explain.render import (
+    day_text,
+    explanation_text,
+    formula,
+    render_slips,
+    short_day,
+    short_formula,
+    wib,
+)
 from tasks.explain.sources import evidence_from
 from tasks.extract import extract_dataset
 from tasks.score.appraisal import counting_rows, latest_ratings
@@ -30,6 +39,7 @@ from tests.landing import FILES, NIP_A, NIP_B, NIP_C, write_period
 PERIOD = Period.parse("2025-S1")
 HOLIDAYS = {date(2025, 1, 1)}
 HEADER = "nip,date,status,check_in,check_out"
+NIP_D = "198801012010012004"  # left before the period: INACTIVE
 
 
 def working_days(first: date = PERIOD.start, last: date = PERIOD.end) -> list[date]:
@@ -79,7 +89,9 @@ class Landing:
         add(surat, "letter", f"{NIP_B},2025-01-08,DL")
         add(surat, "tk_mark", f"{NIP_B},2025-01-10,TK")
         self.files = {
-            "employees.csv": FILES["employees.csv"].replace(",2025-03-01,", ",2025-06-02,"),
+            "employees.csv": FILES["employees.csv"].replace(",2025-03-01,", ",2025-06-02,")
+            + f"{NIP_D},Dewi Lestari,PNS,U1,PELAKSANA,Pengadministrasi,II/a,{NIP_A},,"
+              "2024-12-31\n",
             "attendance/mesin_01.csv": "\n".join(mesin_01) + "\n",
             "attendance/mesin_02.csv": "\n".join(mesin_02) + "\n",
             "attendance/surat.csv": "\n".join(surat) + "\n",
@@ -262,6 +274,17 @@ def test_not_rated_and_quarantined_rows(explainer, sri, landing):
     assert "status" in sri["quarantined"][0]["reasons"]
 
 
+def test_an_inactive_employee_has_no_final_score_and_no_month(explainer):
+    dewi = json.loads(to_json(explainer.explain(NIP_D)))
+    assert (dewi["status"], dewi["final_score"], dewi["predikat"], dewi["rank_in_unit"]) == (
+        "INACTIVE", None, None, None)
+    assert (dewi["discipline"]["score"], dewi["discipline"]["months"]) == (None, [])
+    assert dewi["discipline"]["longest_absence_run"] == {"days": 0, "dates": []}
+    assert dewi["followup"]["sanction"] == "NONE"
+    assert dewi["followup"]["reasons"][0].startswith("Tidak ada predikat karena pegawai tidak "
+                                                     "memiliki hari kerja aktif")
+
+
 def test_the_explanation_reproduces_the_scoring_of_the_whole_agency(explainer):
     facts = explainer.facts
     for nip in explainer.nips:
@@ -350,3 +373,46 @@ def test_written_landing_is_the_one_explained(landing, tmp_path):
     folder = write_period(tmp_path, landing.files)
     lines = Path(folder / "attendance" / "mesin_01.csv").read_text().splitlines()
     assert lines[landing.lines["late"] - 1] == f"{NIP_B},2025-01-06,H,08:12:00,16:00:00"
+
+
+# Rendering ----------------------------------------------------------------------------------
+
+
+def test_source_text_is_inert_in_the_slip_and_the_terminal(sri):
+    hostile = copy.deepcopy(sri)
+    hostile["employee"]["name"] = '<script>alert(1)</script>\x1b[2J"Sri"'
+    hostile["achievement"]["indicators"][0]["indicator"] = "<img src=x onerror=alert(1)>"
+    html = render_slips([hostile], "Kota <b>Semarang</b>")
+    assert "<script" not in html and "<img" not in html and "<b>Semarang" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    text = explanation_text(hostile, "Kota Semarang")
+    assert "\x1b" not in text and "\ufffd[2J" in text
+
+
+def test_formulas_and_days_in_words(sri):
+    waiting, visits = sri["achievement"]["indicators"]
+    assert formula(waiting) == "100 × (2 − 20,00 / 30,00) = 133,33 → dibatasi: 120,00"
+    assert formula(visits) == "100 × 8,00 / 10,00 = 80,00"
+    assert short_formula(waiting) == "100×(2−20,00/30,00) = 133,33 → 120,00"
+    assert formula({**visits, "reported": False}) == "realisasi tidak dilaporkan: 0"
+    assert short_day(day(sri, "2025-01-07")) == "TL 10 mnt + PSW 10 mnt −1,00"
+    assert short_day(day(sri, "2025-01-13")) == "TL tanpa jam −1,50"
+    assert short_day(day(sri, "2025-01-09")) == "TK −3,00"
+    assert day_text(day(sri, "2025-01-06")) == "terlambat 42 mnt (−1,00)"
+    assert wib(pd.Timestamp("2025-07-01 20:00:00")) == "2 Juli 2025 03:00 WIB"
+
+
+def test_one_nip_rule_for_the_command_line_and_validation():
+    from kinerja import identifiers
+    from schemas.parsing import nip_is_valid
+
+    # Full-width digits but an ASCII gender digit: str.isdigit and int() accept them, so this
+    # passed validation before the NIP rule required ASCII digits.
+    full_width = NIP_B[:14].translate({ord(c): 0xFF10 + int(c) for c in "0123456789"}) \
+        + NIP_B[14:]
+    samples = pd.Series([NIP_B, full_width, "199113052016032002", "19910505201603200"])
+    assert nip_is_valid(samples).tolist() == [True, False, False, False]
+    assert identifiers.nip(f" {NIP_B} ") == NIP_B
+    for bad in samples[1:]:
+        with pytest.raises(identifiers.InvalidIdentifier, match="invalid NIP"):
+            identifiers.nip(bad)
