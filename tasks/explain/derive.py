@@ -24,6 +24,7 @@ Decisions where the spec is silent (docs/decisions.md, issue 12):
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -203,10 +204,6 @@ class Explainer:
     def nips(self) -> list[str]:
         """Every employee of the publication, by nip."""
         return sorted(self._employee_at)
-
-    def unit_nips(self, unit_code: str) -> list[str]:
-        appraisal = self.facts["fact_appraisal"]
-        return sorted(appraisal.loc[appraisal["unit_code"] == unit_code, "nip"].astype(str))
 
     def refs(self, dataset: str, positions: Sequence[int] | np.ndarray) -> list[str]:
         return [str(r) for r in self._refs[dataset][np.asarray(positions, dtype=np.int64)]]
@@ -496,7 +493,7 @@ class _Batch:
         ex, i = self.ex, self.row_of[nip]
         row = self.appraisal.iloc[i]
         unit_code = str(row["unit_code"])
-        unit = ex.unit(unit_code)
+        unit = copy.deepcopy(ex.unit(unit_code))  # each explanation owns its dicts
         discipline = self._discipline(i)
         indicators = [self.indicators[k] for k in self.indicators_of.get(nip, [])]
         components = [
