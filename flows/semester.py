@@ -130,7 +130,8 @@ def semester_appraisal(
         # Published and committed: a failure from here on is recorded on the run, which stays
         # published (fail_run); a failed expectation is a finding for the report, not a failure.
         outputs = {**steps.check_quality(url, agency_code, period.id, reports_dir, policy_ref),
-                   **steps.write_reports(url, agency_code, period.id, reports_dir)}
+                   **steps.write_reports(url, agency_code, period.id, reports_dir,
+                                         work_root, policy_ref)}
         faults.point("run.reported")
     except BaseException as error:
         # Ctrl-C, SIGTERM (Prefect's TerminationSignal) or a failure: the run ends on record

@@ -265,6 +265,7 @@ def check(
     try:
         agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
         from tasks.check import check_publication
+        from tasks.explain.sources import report_calibration
         from tasks.report import write_reports
         from tasks.warehouse import ensure_schema, make_engine
 
@@ -274,7 +275,12 @@ def check(
         try:
             ensure_schema(engine)  # the quality columns of an older warehouse
             result = check_publication(engine, agency, period_id, reports_dir, policy)
-            outputs = write_reports(engine, agency, period_id, reports_dir)
+            # The rater calibration needs ratings.csv, which the warehouse does not hold.
+            calibration = report_calibration(
+                engine, agency, period_id, landing_root=settings.agency_landing(agency),
+                sql_sources=settings.agency(agency).sources,
+                policy_candidates=[policy or settings.agency_policy(agency)])
+            outputs = write_reports(engine, agency, period_id, reports_dir, calibration)
         finally:
             engine.dispose()
     except Exception as error:
@@ -669,6 +675,80 @@ def notify_setup(
                   **say)
     for name, automation_id in done.automations.items():
         console.print(f"automation {name}: {automation_id}", **say)
+
+
+EXPLAIN_FORMATS = ("text", "json", "html")
+
+
+@app.command()
+def explain(
+    agency: AgencyOption,
+    period: PeriodOption,
+    nip: Annotated[str | None, typer.Option(
+        metavar="NIP", help="The employee's 18-digit NIP.")] = None,
+    unit: Annotated[str | None, typer.Option(
+        metavar="UNIT_CODE",
+        help="A unit code: one slip per employee of the unit, written into --out DIR.")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", metavar="FORMAT",
+        help="text, json or html (default: text with --nip, html with --unit).")]
+    = None,
+    out: Annotated[Path | None, typer.Option(
+        metavar="PATH",
+        help="File to write (--nip; default: print), or folder (--unit, required).")] = None,
+    landing: LandingOption = None,
+    warehouse: WarehouseOption = None,
+    policy: Annotated[str | None, typer.Option(
+        metavar="NAME_OR_PATH",
+        help="Policy name or YAML path (default: the one of the run, found by its hash).")]
+    = None,
+) -> None:
+    """How every published value of one employee was obtained, down to the source rows
+    (re-read, their SHA-256 checked against the run's lineage); a printable slip with
+    --format html, one per employee of a unit with --unit. Exits 1 when a source file changed
+    since the run, or when a recomputed value differs from the published one."""
+    try:
+        agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
+        if (nip is None) == (unit is None):
+            raise ValueError("give exactly one of --nip NIP and --unit UNIT_CODE")
+        nip = identifiers.nip(nip) if nip is not None else None
+        if unit is not None and (not unit.strip() or len(unit) > 200):
+            raise ValueError(f"invalid unit code {identifiers.shown(unit)}")
+        fmt = fmt or ("text" if nip is not None else "html")
+        if fmt not in EXPLAIN_FORMATS:
+            raise ValueError(f"--format must be one of {', '.join(EXPLAIN_FORMATS)}, "
+                             f"not {identifiers.shown(fmt)}")
+        if unit is not None and out is None:
+            raise ValueError("--unit writes one file per employee: give --out DIR")
+        if unit is not None and out is not None and out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out} is a file; --unit needs a folder")
+        from tasks.explain.command import run_explain
+        from tasks.warehouse import make_engine
+
+        settings = load_settings()
+        engine = make_engine(warehouse or settings.warehouse_url)
+        try:
+            result = run_explain(
+                engine, agency, period_id, nip=nip, unit=unit, fmt=fmt, out=out,
+                landing_root=landing or settings.agency_landing(agency),
+                sql_sources=settings.agency(agency).sources,
+                policy_candidates=[policy] if policy else [settings.agency_policy(agency)],
+            )
+        finally:
+            engine.dispose()
+    except Exception as error:
+        _fail(error)
+    if result.printed is not None:
+        # The document itself, byte for byte: no wrapping, no markup, no highlighting.
+        sys.stdout.write(result.printed)
+        sys.stdout.flush()
+    say = {"markup": False, "highlight": False, "soft_wrap": True}
+    target = console if result.printed is None else errors
+    for path in result.written:
+        target.print(f"written: {path}", **say)
+    failure = result.failure()
+    if failure:
+        _fail(RuntimeError(failure))
 
 
 def main() -> None:

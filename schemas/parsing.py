@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
 
 import numpy as np
 import pandas as pd
+
+from kinerja.identifiers import valid_nip as _nip_valid_one
 
 RATING_LABELS = ("DIATAS_EKSPEKTASI", "SESUAI_EKSPEKTASI", "DIBAWAH_EKSPEKTASI")
 _RATING_BY_SQUEEZED = {label.replace("_", ""): label for label in RATING_LABELS}
@@ -38,17 +39,6 @@ def map_unique(series: pd.Series, parse: Callable[[pd.Series], object],
     # factorize marks nulls with -1, which picks the appended `missing` value.
     parsed = np.append(parsed, np.asarray([missing], dtype=parsed.dtype))
     return pd.Series(parsed[codes], index=series.index)
-
-
-def _nip_valid_one(nip: str) -> bool:
-    if len(nip) != 18 or not nip.isdigit() or nip[14] not in "12":
-        return False
-    try:
-        date(int(nip[0:4]), int(nip[4:6]), int(nip[6:8]))
-    except ValueError:
-        return False
-    month = int(nip[12:14])
-    return 1 <= month <= 12 and int(nip[8:12]) >= 1900
 
 
 def printable(text: str, limit: int | None = None) -> str:

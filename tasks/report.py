@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import pandas as pd
@@ -33,6 +33,9 @@ from kinerja import identifiers
 from kinerja.period import Period
 from schemas.sources import BERAKHLAK_ASPECTS
 from tasks import warehouse
+
+if TYPE_CHECKING:
+    from tasks.explain.calibration import Calibration
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -234,6 +237,9 @@ class ReportData:
     quarantine: pd.DataFrame  # the publishing run's quarantine rows
     source_files: pd.DataFrame  # the publishing run's source_file rows
     generated_at: datetime
+    # Rater calibration (issue 12): from the run's ratings, which the warehouse does not hold;
+    # None when the caller could not give it.
+    calibration: Calibration | None = None
 
     @property
     def title(self) -> str:
@@ -724,6 +730,42 @@ def _context(data: ReportData, reports_dir: Path) -> dict[str, Any]:
         "quality": quality,
         "data_docs": data_docs,
         "source_files": _records(data.source_files),
+        "calibration": _calibration_section(data),
+    }
+
+
+def _calibration_section(data: ReportData) -> dict[str, Any]:
+    """Section 10: per unit, each rater's shares beside the unit's and the agency's; the raters
+    above their unit's curve in sentences."""
+    calibration = data.calibration
+    if calibration is None or not calibration.available:
+        note = calibration.note if calibration is not None and calibration.note else (
+            "data penilaian atasan (ratings.csv) run ini tidak tersedia untuk laporan ini")
+        return {"available": False, "note": note}
+    names = dict(zip(data.employees["nip"].astype(str), data.employees["name"].astype(str),
+                     strict=True))
+    unit_names = dict(zip(data.units["unit_code"].astype(str),
+                          data.units["unit_name"].astype(str), strict=True))
+    calibration.with_names(names, unit_names)
+    labels = calibration.rating_labels()
+    groups = []
+    for row in calibration.records():
+        if not groups or groups[-1]["unit_code"] != row["unit_code"]:
+            groups.append({"unit_code": row["unit_code"],
+                           "unit_name": unit_names.get(row["unit_code"], row["unit_code"]),
+                           "org_predikat": row["org_predikat"], "top_bound": row["top_bound"],
+                           "rows": [], "unit": row, "exceeding": 0})
+        row["rater_name"] = names.get(row["rater_nip"]) if row["rater_nip"] else None
+        groups[-1]["rows"].append(row)
+        groups[-1]["exceeding"] += int(bool(row["exceeds"]))
+    groups.sort(key=lambda g: (-g["exceeding"], g["unit_name"]))
+    return {
+        "available": True,
+        "labels": labels,
+        "groups": groups,
+        "lenient": calibration.lenient,
+        "raters": len(calibration.records()),
+        "unbounded": [unit_names.get(u, u) for u in calibration.unbounded_units()],
     }
 
 
@@ -775,11 +817,14 @@ def write_report(data: ReportData, reports_dir: str | Path) -> Path:
 
 
 def write_reports(engine: Engine, agency_code: str, period_id: str,
-                  reports_dir: str | Path) -> dict[str, str]:
-    """The HTML report and the HR workbook of the agency-period's current publication."""
+                  reports_dir: str | Path,
+                  calibration: Calibration | None = None) -> dict[str, str]:
+    """The HTML report and the HR workbook of the agency-period's current publication (with
+    the rater calibration when given: tasks/explain/calibration.py)."""
     from tasks.workbook import write_workbook
 
     data = load_report_data(engine, agency_code, period_id)
+    data.calibration = calibration
     return {
         "report": str(write_report(data, reports_dir)),
         "workbook": str(write_workbook(data, reports_dir)),

@@ -245,8 +245,20 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
 
 @task(name="report", cache_policy=NONE, **resilient("report"))
 def write_reports(warehouse_url: str, agency_code: str, period_id: str,
-                  reports_dir: str) -> dict[str, str]:
-    """The HTML report and the HR workbook of the agency-period's publication: their paths."""
+                  reports_dir: str, work_root: str | None = None,
+                  policy_ref: str | None = None) -> dict[str, str]:
+    """The HTML report and the HR workbook of the agency-period's publication: their paths.
+    With the run's work folder, the rater calibration comes from the ratings the run scored."""
+    from tasks.explain.sources import report_calibration
     from tasks.report import write_reports as write
 
-    return write(warehouse.make_engine(warehouse_url), agency_code, period_id, reports_dir)
+    engine = warehouse.make_engine(warehouse_url)
+    work = WorkFolder(work_root) if work_root else None
+    ratings = work.read("accepted", "ratings") if work and work.has("accepted", "ratings") \
+        else None
+    calibration = report_calibration(
+        engine, agency_code, period_id, ratings=ratings,
+        policy=load_policy(policy_ref) if policy_ref else None,
+        landing_root=None if ratings is not None else load_settings().agency_landing(
+            agency_code))
+    return write(engine, agency_code, period_id, reports_dir, calibration)

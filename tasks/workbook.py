@@ -266,7 +266,48 @@ QUARANTINE_COLUMNS = (
 
 # Sheet names: Excel allows 31 characters and no `/`.
 SHEETS = ("Penilaian", "Tindak Lanjut", "Kehadiran", "Kinerja Unit", "Distribusi Predikat",
-          "Kurva Distribusi", "Karantina", "Keterangan")
+          "Kurva Distribusi", "Karantina", "Kalibrasi Penilai", "Keterangan")
+
+
+def _calibration_sheet(data: ReportData) -> tuple[tuple[Column, ...], list[dict[str, Any]]]:
+    """The rater calibration (tasks/explain/calibration.py): one row per rater and unit, each
+    share beside the unit's and the agency's; or one row saying why it is missing."""
+    calibration = data.calibration
+    if calibration is None or not calibration.available:
+        note = calibration.note if calibration is not None and calibration.note else (
+            "data penilaian atasan (ratings.csv) run ini tidak tersedia untuk buku kerja ini")
+        return (Column("Keterangan", _get("note")),), [
+            {"note": f"Kalibrasi penilai tidak tersedia: {note}."}]
+    names = dict(zip(data.employees["nip"].astype(str), data.employees["name"].astype(str),
+                     strict=True))
+    unit_names = dict(zip(data.units["unit_code"].astype(str),
+                          data.units["unit_name"].astype(str), strict=True))
+    calibration.with_names(names, unit_names)
+    shares: list[Column] = []
+    for kind, kind_label in (("results", "Hasil Kerja"), ("behavior", "Perilaku")):
+        for label in calibration.rating_labels():
+            for prefix, whose in (("", "Penilai"), ("unit_", "Unit"), ("agency_", "Instansi")):
+                shares.append(Column(f"{kind_label} {RATING_LABELS.get(label, label)} ({whose})",
+                                     _get(f"{prefix}{kind}_{label}"), SHARE))
+    for prefix, whose in (("", "Penilai"), ("unit_", "Unit"), ("agency_", "Instansi")):
+        shares.append(Column(f"Sangat Baik ({whose})", _get(f"{prefix}top_share"), SHARE))
+    columns = (
+        Column("Periode", lambda row: data.period.id),
+        Column("Kode Unit", _get("unit_code")),
+        Column("Unit Kerja", lambda row: unit_names.get(row["unit_code"], row["unit_code"])),
+        Column("Predikat Organisasi", _coded("org_predikat", ORG_PREDIKAT_LABELS)),
+        Column("NIP Penilai", _get("rater_nip")),
+        Column("Nama Penilai", lambda row: names.get(row["rater_nip"]) if row["rater_nip"]
+               else "(tanpa NIP penilai)"),
+        Column("Pegawai Dinilai", _get("employees"), COUNT),
+        Column("Pegawai Dinilai di Unit", _get("unit_employees"), COUNT),
+        *shares,
+        Column("Batas Kurva Sangat Baik", _get("top_bound"), SHARE),
+        Column("Melebihi Kurva", _yes_no("exceeds")),
+        Column("Keterangan", lambda row: calibration.sentences.get(
+            (str(row["unit_code"]), str(row["rater_nip"])), "")),
+    )
+    return columns, calibration.records()
 
 
 def _about(data: ReportData) -> list[dict[str, Any]]:
@@ -306,6 +347,7 @@ def write_workbook(data: ReportData, reports_dir: str | Path) -> Path:
                      if s.name == "predikat" else s)))
     _write_sheet(book, "Kurva Distribusi", CHECK_COLUMNS, _records(data.checks))
     _write_sheet(book, "Karantina", QUARANTINE_COLUMNS, _records(data.quarantine))
+    _write_sheet(book, "Kalibrasi Penilai", *_calibration_sheet(data))
     _write_sheet(book, "Keterangan", (Column("Keterangan", _get("key")),
                                       Column("Isi", _get("value"))), _about(data))
     # Written whole then renamed, so HR never opens a half-written workbook.

@@ -12,10 +12,11 @@ import pandas as pd
 from tasks.score.rules import AchievementRules
 
 
-def achievement(
+def unclamped_achievement(
     target: pd.Series, realization: pd.Series, polarity: pd.Series, rules: AchievementRules
 ) -> pd.Series:
-    """Clamped achievement of every indicator; an empty realisation gives `not_reported`."""
+    """The formula's value before the clamp: scale * r / t (MAX) or scale * (pivot - r / t)
+    (MIN); NaN where the realisation is empty."""
     polarity_code = polarity.astype("string").str.upper().fillna("MAX")
     unknown = ~polarity_code.isin(["MAX", "MIN"])
     if unknown.any():
@@ -25,7 +26,16 @@ def achievement(
     ratio = r / t
     is_min = np.asarray(polarity_code == "MIN", dtype=bool)
     raw = np.where(is_min, rules.scale * (rules.min_pivot - ratio), rules.scale * ratio)
+    return pd.Series(raw, index=target.index, dtype="float64")
+
+
+def achievement(
+    target: pd.Series, realization: pd.Series, polarity: pd.Series, rules: AchievementRules
+) -> pd.Series:
+    """Clamped achievement of every indicator; an empty realisation gives `not_reported`."""
+    raw = unclamped_achievement(target, realization, polarity, rules).to_numpy()
     clamped = np.clip(raw, rules.lower, rules.upper)
+    r = np.asarray(realization, dtype=np.float64)
     return pd.Series(
         np.where(np.isnan(r), rules.not_reported, clamped), index=target.index, dtype="float64"
     )

@@ -15,7 +15,7 @@ from tests.browser import visit
 from tests.reporting import AGENCY, PERIOD, Published, published, query
 
 SECTIONS = ["ringkasan", "predikat", "kehadiran", "unit", "tindak-lanjut", "belum-dinilai",
-            "hasil", "mutu-data", "asal-usul"]
+            "hasil", "mutu-data", "asal-usul", "kalibrasi"]
 
 
 @pytest.fixture(scope="module")
