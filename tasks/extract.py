@@ -475,6 +475,25 @@ def _read_xlsx(handle: BinaryIO, rel: str, limits: InputLimits) -> pd.DataFrame:
 # --- datasets ----------------------------------------------------------------------------------
 
 
+def file_hashes(folder: Path, name: str,
+                limits: InputLimits | None = None) -> dict[str, str | None]:
+    """SHA-256 of every file of one dataset, relative path -> digest, without parsing (a file
+    that now breaks the parser still shows as changed); None for a file that cannot be read
+    safely. Opened exactly as `extract_dataset` opens them: no link followed. Raises
+    DatasetError when the dataset's files cannot be listed."""
+    limits = limits or InputLimits()
+    hashes: dict[str, str | None] = {}
+    with ExitStack() as stack:
+        period_fd = _open_folder(stack, folder, str(folder))
+        for rel, file_name, dir_fd in _dataset_files(stack, period_fd, DATASETS[name]):
+            try:
+                with _open_file(file_name, dir_fd, rel, limits.max_file_bytes) as handle:
+                    hashes[rel] = _fingerprint(handle, rel, limits.max_file_bytes)[0]
+            except (OSError, DatasetError):
+                hashes[rel] = None
+    return hashes
+
+
 def extract_dataset(folder: Path, name: str, limits: InputLimits | None = None) -> RawDataset:
     """Read every file of one dataset from a period folder of the landing zone."""
     limits = limits or InputLimits()

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from kinerja.config import SqlSource
 from kinerja.period import Period
 from kinerja.policy import Policy, load_policy
-from schemas.sources import DATASETS, VALIDATION_ORDER, ValidationContext
+from schemas.sources import VALIDATION_ORDER, ValidationContext
 from tasks import warehouse
 from tasks.explain.calibration import Calibration, rater_calibration
 from tasks.explain.derive import Evidence, Explainer, Lineage
@@ -32,10 +32,9 @@ from tasks.extract import (
     LINE_COLUMN,
     DatasetError,
     RawDataset,
-    _source_files,
     extract_dataset,
+    file_hashes,
     period_dir,
-    sha256_of,
 )
 from tasks.report import publishing_run, select_rows, snapshot
 from tasks.score import ScoringInputs
@@ -169,14 +168,9 @@ def check_sources(recorded: pd.DataFrame, folder: Path, sql_sources: Mapping[str
             now = {f.path: f.sha256 for f in raws[dataset].files}
         elif dataset not in sql_sources:
             try:
-                paths = _source_files(folder, DATASETS[dataset])
-            except DatasetError:
-                paths = []
-            for path in paths:
-                try:
-                    now[path.relative_to(folder).as_posix()] = sha256_of(path)
-                except OSError:
-                    now[path.relative_to(folder).as_posix()] = None
+                now = file_hashes(folder, dataset)
+            except (DatasetError, OSError):
+                now = {}
         for path in sorted(set(was) | set(now)):
             checks.append(SourceCheck(dataset, path, was.get(path), now.get(path)))
     return checks

@@ -171,7 +171,11 @@ def test_doctor_reports_each_check(tmp_path, monkeypatch, postgres_url):
     assert result.exit_code == 0, result.output
     assert rows["configuration"] == ("OK", str(tmp_path / "kinerja.toml"))
     assert rows["landing zone"] == ("OK", "landing: 3374 (2025-S1)")
-    assert rows["warehouse"][0] == "OK" and "2 migration(s) pending" in rows["warehouse"][1]
+    from tasks.warehouse import migrations
+
+    assert rows["warehouse"][0] == "OK"
+    assert f"{len(migrations())} migration(s) pending" in rows["warehouse"][1]
+    assert rows["warehouse"][1].startswith("postgresql+psycopg://postgres@127.0.0.1:")
     assert rows["policy permenpanrb-6-2022"] == ("OK", "loads")
     assert rows["Prefect API"][0] == "OK"
 
