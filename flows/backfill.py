@@ -164,10 +164,6 @@ def backfill(
             raise failure from error
         changes = summarise_changes(url, summary["run_id"])
         completed.append(changes)
-        logger.info(
-            "%s re-published by run %s: %d change(s) for %d employee(s), predikat changed for "
-            "%d, %d file(s) differ from run %s", period_id, summary["run_id"],
-            changes["change_rows"], changes["employees_changed"],
-            len(changes["predikat_changed"]), len(changes["files_changed"]),
-            changes["replaced_run_id"])
+        # A first publication says so, instead of "0 file(s) differ from run None".
+        logger.info("%s", changes["description"])
     return {"agency_code": agency_code, "periods": periods, "runs": completed}

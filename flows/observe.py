@@ -217,19 +217,27 @@ def _deployment_id() -> str | None:
     return deployment.id
 
 
-def record_run(warehouse_url: str, summary: Mapping[str, Any], kind: str) -> list[str]:
+def run_details(warehouse_url: str, run_id: str) -> dict[str, Any]:
+    """`read_run_details`, or {} (with a warning) when the warehouse cannot say: what a run
+    changed is reported, never a reason for the run to fail after it published."""
+    try:
+        return read_run_details(warehouse_url, run_id)
+    except Exception as error:
+        get_run_logger().warning("run %s: quality and changes not read: %s", run_id,
+                                 _one_line(error))
+        return {}
+
+
+def record_run(warehouse_url: str, summary: Mapping[str, Any], kind: str,
+               details: Mapping[str, Any] | None = None) -> list[str]:
     """After a run published: the event of a failed quality check, then the run's three
     artifacts. Returns the artifact keys written."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
     from prefect.events import emit_event
 
     logger = get_run_logger()
-    details: dict[str, Any] = {}
-    try:
-        details = read_run_details(warehouse_url, summary["run_id"])
-    except Exception as error:
-        logger.warning("run %s: quality and changes not read for the artifacts: %s",
-                       summary["run_id"], _one_line(error))
+    if details is None:
+        details = run_details(warehouse_url, summary["run_id"])
     if summary.get("quality_status") == "failed":
         try:
             emit_event(**quality_failed_event(summary, kind, details.get("quality"),

@@ -169,7 +169,13 @@ def semester_appraisal(
     }
     summary.update(outputs)  # report, workbook, data_docs, quality_status
     shutil.rmtree(work_root, ignore_errors=True)
-    observe.record_run(url, summary, kind)  # artifacts; the event of a failed quality check
+    # What this run changed against the publication it replaced (issue 11), for the log, the
+    # command line and the artifacts.
+    details = observe.run_details(url, run_id)
+    summary["changes"] = details.get("changes")
+    if summary["changes"]:
+        logger.info("%s", summary["changes"]["description"])
+    observe.record_run(url, summary, kind, details)  # artifacts; event of a failed check
     logger.info("run %s published: read %d, accepted %d, quarantined %d", run_id,
                 counts["rows_read"], counts["rows_accepted"], counts["rows_quarantined"])
     return summary

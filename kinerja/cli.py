@@ -199,6 +199,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(table)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["predikat_counts"].items()))
     console.print(f"predikat: {counts}")
+    if summary.get("changes"):
+        console.print(f"changes: {summary['changes']['description']}", markup=False,
+                      highlight=False, soft_wrap=True)
     console.print(f"report: {_shown_path(summary['report'])}", markup=False, highlight=False,
                   soft_wrap=True)
     _print_outputs(summary)
