@@ -174,7 +174,7 @@ def scoring_inputs(draw, period: Period = S1) -> ScoringInputs:
 
 # --- the whole period -----------------------------------------------------------------------
 
-PERIOD_EXAMPLES = 20
+PERIOD_EXAMPLES = 15
 
 
 def within(values: pd.Series, low: float, high: float) -> bool:

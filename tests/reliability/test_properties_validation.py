@@ -259,7 +259,7 @@ KIND_BREAKAGE = {"nip": "bad_nip", "date": "bad_date", "time": "bad_time",
 
 
 def ways_to_break() -> list[tuple[str, str, str]]:
-    """Every (dataset, breakage, column) that sources.md's rules make a quarantine."""
+    """Every (dataset, breakage, column) that sources.md's rules make a quarantine (94)."""
     ways: list[tuple[str, str, str]] = []
     for name, dataset in DATASETS.items():
         for col in dataset.columns:
@@ -293,6 +293,11 @@ def ways_to_break() -> list[tuple[str, str, str]]:
 
 
 WAYS = ways_to_break()
+# The property runs once per (dataset, breakage) and draws the column among those it applies to:
+# the same check on another column of the dataset (seven BerAKHLAK aspects) costs no extra case.
+WAY_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {}
+for _name, _how, _column in WAYS:
+    WAY_COLUMNS[(_name, _how)] = (*WAY_COLUMNS.get((_name, _how), ()), _column)
 # The generator's kinds of bad rows (kinerja/synthetic/badrows.py) as the ways above name them.
 GENERATOR_KINDS = {
     **dict.fromkeys(bad.NIP_KINDS, "bad_nip"),
@@ -422,13 +427,14 @@ def copy_dataset(landing: Landing, name: str, into: Path, skip: str) -> None:
 
 # --- the properties -------------------------------------------------------------------------
 
-FIELD_EXAMPLES = 2  # per way to break a field: the simplest row and value, then a random one
+FIELD_EXAMPLES = 3  # per (dataset, breakage): the simplest row, column and value, then random ones
 
 
-@pytest.mark.parametrize(("name", "how", "column"), WAYS, ids=["-".join(w) for w in WAYS])
+@pytest.mark.parametrize(("name", "how"), list(WAY_COLUMNS), ids=["-".join(w) for w in WAY_COLUMNS])
 @settings(BASE, max_examples=FIELD_EXAMPLES)
 @given(data=st.data())
-def test_a_broken_field_quarantines_its_row_naming_the_field(landing, name, how, column, data):
+def test_a_broken_field_quarantines_its_row_naming_the_field(landing, name, how, data):
+    column = data.draw(st.sampled_from(WAY_COLUMNS[(name, how)]), label="column")
     files = [f for f in landing.files[name] if column in f.columns]
     landed = data.draw(st.sampled_from(files), label="file")
     i = data.draw(st.integers(0, len(landed.rows) - 1), label="row")
@@ -460,7 +466,7 @@ def test_a_broken_field_quarantines_its_row_naming_the_field(landing, name, how,
     assert validated.rows_read == len(landed.rows)
 
 
-CASCADE_EXAMPLES = 6
+CASCADE_EXAMPLES = 5
 
 
 def column_values(landed: LandedFile, column: str) -> list[str]:
