@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from flows import observe
 from flows.semester import _one_line, semester_appraisal
 from kinerja import identifiers
 from kinerja.config import load_settings
@@ -112,7 +113,7 @@ def _published_since(warehouse_url: str, agency_code: str, period_id: str,
         engine.dispose()
 
 
-@flow(name="backfill", log_prints=True)
+@flow(name="backfill", log_prints=True, flow_run_name=observe.backfill_run_name)
 def backfill(
     agency_code: str,
     from_period: str,
@@ -139,6 +140,7 @@ def backfill(
     logger = get_run_logger()
     steps.prepare_warehouse(url)
     periods = plan_backfill(url, agency_code, from_period, to_period)
+    observe.label_run([agency_code], periods, "backfill")
     logger.info("backfill of %s: %s", agency_code, ", ".join(periods))
     completed: list[dict[str, Any]] = []
     for index, period_id in enumerate(periods):
@@ -162,10 +164,6 @@ def backfill(
             raise failure from error
         changes = summarise_changes(url, summary["run_id"])
         completed.append(changes)
-        logger.info(
-            "%s re-published by run %s: %d change(s) for %d employee(s), predikat changed for "
-            "%d, %d file(s) differ from run %s", period_id, summary["run_id"],
-            changes["change_rows"], changes["employees_changed"],
-            len(changes["predikat_changed"]), len(changes["files_changed"]),
-            changes["replaced_run_id"])
+        # A first publication says so, instead of "0 file(s) differ from run None".
+        logger.info("%s", changes["description"])
     return {"agency_code": agency_code, "periods": periods, "runs": completed}

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from flows import observe
 from flows.semester import _one_line, semester_appraisal
 from kinerja import identifiers
 from kinerja.config import load_settings
@@ -39,7 +40,8 @@ class ScheduledRunFailed(RuntimeError):
     """One or more agencies' runs failed; the others published."""
 
 
-@flow(name="scheduled_semester_appraisal", log_prints=True)
+@flow(name="scheduled_semester_appraisal", log_prints=True,
+      flow_run_name=observe.scheduled_run_name)
 def scheduled_semester_appraisal(
     period_id: str | None = None, agencies: list[str] | None = None
 ) -> dict[str, Any]:
@@ -59,6 +61,7 @@ def scheduled_semester_appraisal(
     if not codes:
         raise ValueError("no agency configured: add [agencies.<code>] to kinerja.toml "
                          "(or the file named by KINERJA_CONFIG)")
+    observe.label_run(codes, [period.id], "scheduled")
     logger.info("scheduled for %s: %s for %s", scheduled_at.astimezone(TIMEZONE).isoformat(),
                 period.id, ", ".join(codes))
 
@@ -67,9 +70,8 @@ def scheduled_semester_appraisal(
     for code in codes:
         # Agencies run one after the other: a province's agencies must share one machine's
         # memory (domain.md "Scale").
-        state = semester_appraisal.with_options(flow_run_name=f"{code}-{period.id}")(
-            agency_code=code, period_id=period.id, kind="scheduled", return_state=True,
-        )
+        state = semester_appraisal(agency_code=code, period_id=period.id, kind="scheduled",
+                                   return_state=True)
         if state.is_completed():
             summary = state.result()
             results[code] = {"run_id": summary["run_id"], "rows_read": summary["rows_read"],

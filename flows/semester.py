@@ -12,7 +12,8 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from kinerja import identifiers
+from flows import observe
+from kinerja import faults, identifiers, interrupts
 from kinerja.config import load_settings
 from kinerja.period import Period
 from kinerja.policy import load_policy
@@ -49,7 +50,8 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-@flow(name="semester_appraisal", log_prints=True)
+@flow(name="semester_appraisal", log_prints=True,
+      flow_run_name=observe.semester_run_name)
 def semester_appraisal(
     agency_code: str,
     period_id: str,
@@ -70,6 +72,7 @@ def semester_appraisal(
     period = Period.parse(identifiers.period_id(period_id))
     if kind not in RUN_KINDS:
         raise ValueError(f"kind must be one of {', '.join(RUN_KINDS)}")
+    observe.label_run([agency_code], [period.id], kind)  # tags agency:, period:, kind:
     settings = load_settings()
     landing_root = Path(landing) if landing else settings.agency_landing(agency_code)
     url = warehouse_url or settings.warehouse_url
@@ -87,17 +90,21 @@ def semester_appraisal(
     # Before a run is on record: a wrong agency or period leaves no failed run behind.
     check_landing(landing_root, agency_code, period.id, sources)
     steps.prepare_warehouse(url)
-    steps.open_run(
-        url, run_id=run_id, agency_code=agency_code, period_id=period.id,
-        flow_run_id=str(flow_run.id) if flow_run.id else None, kind=kind,
-        policy_name=loaded_policy.name, policy_hash=loaded_policy.hash,
-        code_version=code_version(),
-    )
+    record = {
+        "run_id": run_id, "agency_code": agency_code, "period_id": period.id,
+        "flow_run_id": str(flow_run.id) if flow_run.id else None, "kind": kind,
+        "policy_name": loaded_policy.name, "policy_hash": loaded_policy.hash,
+        "code_version": code_version(),
+    }
     # One run per agency-period at a time, held until this run has finished (tasks/run_lock.py).
+    # The run goes on record as `running` only once it holds the lock, so any other running row
+    # of the agency-period is a dead run's, which open_run marks abandoned.
     lock = RunLock(url, agency_code, period.id, run_id=run_id,
                    wait_seconds=settings.run_lock_wait_seconds)
     try:
         lock.acquire()
+        steps.open_run(url, str(settings.work), abandon=lock.held, **record)
+        faults.point("run.locked")
         folder = period_dir(landing_root, agency_code, period)
         summaries = [steps.validate_source(d, str(folder), period.id, work_root,
                                            sources.get(d), agency_code)
@@ -108,6 +115,7 @@ def semester_appraisal(
         summaries += [f.result() for f in futures]
         steps.record_validation(url, run_id, agency_code, period.id, work_root, summaries)
         steps.enforce_quarantine_limits(work_root, summaries, settings.max_quarantine_share)
+        faults.point("run.validated")
 
         counts = {
             "rows_read": sum(s["rows_read"] for s in summaries),
@@ -116,15 +124,30 @@ def semester_appraisal(
         }
         steps.load_earlier_periods(url, agency_code, period.id, work_root)
         predikat_counts = steps.score(agency_code, period.id, policy_ref, work_root)
-        name = steps.publish(url, run_id, agency_code, name, period.id, work_root, counts)
+        faults.point("run.scored")
+        name = steps.publish(url, run_id, agency_code, name, period.id, work_root, counts,
+                             lock.token())
         # Published and committed: a failure from here on is recorded on the run, which stays
         # published (fail_run); a failed expectation is a finding for the report, not a failure.
         outputs = {**steps.check_quality(url, agency_code, period.id, reports_dir, policy_ref),
-                   **steps.write_reports(url, agency_code, period.id, reports_dir)}
+                   **steps.write_reports(url, agency_code, period.id, reports_dir,
+                                         work_root, policy_ref)}
+        faults.point("run.reported")
     except BaseException as error:
-        steps.close_failed_run(url, run_id, _one_line(error))
-        logger.error("run %s failed: %s (work folder kept: %s)", run_id, _one_line(error),
-                     work_root)
+        # Ctrl-C, SIGTERM (Prefect's TerminationSignal) or a failure: the run ends on record
+        # either way, and a run that did not get its lock is recorded as failed too.
+        signum = interrupts.interrupted_by(error)
+        if signum is not None:
+            interrupts.note(signum)
+        reason = _one_line(error) if signum is None else interrupts.describe(signum)
+        observe.record_failure(agency_code, period.id, run_id, kind, error, name)  # never raises
+        steps.close_failed_run(url, run_id, reason, record)
+        if signum is None:
+            logger.error("run %s failed: %s (work folder kept: %s)", run_id, reason, work_root)
+        else:
+            # Nothing to diagnose in an interrupted run's intermediate files.
+            shutil.rmtree(work_root, ignore_errors=True)
+            logger.error("run %s %s", run_id, reason)
         if isinstance(error, Exception) and mask_secrets(str(error)) != str(error):
             # Prefect stores the flow's exception in its state and events: never a password.
             raise RunFailed(_one_line(error)) from None
@@ -146,6 +169,13 @@ def semester_appraisal(
     }
     summary.update(outputs)  # report, workbook, data_docs, quality_status
     shutil.rmtree(work_root, ignore_errors=True)
+    # What this run changed against the publication it replaced (issue 11), for the log, the
+    # command line and the artifacts.
+    details = observe.run_details(url, run_id)
+    summary["changes"] = details.get("changes")
+    if summary["changes"]:
+        logger.info("%s", summary["changes"]["description"])
+    observe.record_run(url, summary, kind, details)  # artifacts; event of a failed check
     logger.info("run %s published: read %d, accepted %d, quarantined %d", run_id,
                 counts["rows_read"], counts["rows_accepted"], counts["rows_quarantined"])
     return summary

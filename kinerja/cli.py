@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kinerja import identifiers, preflight
+from kinerja import identifiers, interrupts, preflight
 from kinerja.config import ConfigError, load_settings
 from kinerja.redact import mask_secrets
 
@@ -199,6 +199,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(table)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["predikat_counts"].items()))
     console.print(f"predikat: {counts}")
+    if summary.get("changes"):
+        console.print(f"changes: {summary['changes']['description']}", markup=False,
+                      highlight=False, soft_wrap=True)
     console.print(f"report: {_shown_path(summary['report'])}", markup=False, highlight=False,
                   soft_wrap=True)
     _print_outputs(summary)
@@ -238,7 +241,7 @@ def run(
         _set_task_retries(retries)
         from flows.semester import semester_appraisal
 
-        with _warehouse_via_environment(warehouse):
+        with _warehouse_via_environment(warehouse), interrupts.guard():
             summary = semester_appraisal(
                 agency_code=agency, period_id=period,
                 landing=str(landing) if landing else None, warehouse_url=None,
@@ -265,6 +268,7 @@ def check(
     try:
         agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
         from tasks.check import check_publication
+        from tasks.explain.sources import report_calibration
         from tasks.report import write_reports
         from tasks.warehouse import ensure_schema, make_engine
 
@@ -274,7 +278,12 @@ def check(
         try:
             ensure_schema(engine)  # the quality columns of an older warehouse
             result = check_publication(engine, agency, period_id, reports_dir, policy)
-            outputs = write_reports(engine, agency, period_id, reports_dir)
+            # The rater calibration needs ratings.csv, which the warehouse does not hold.
+            calibration = report_calibration(
+                engine, agency, period_id, landing_root=settings.agency_landing(agency),
+                sql_sources=settings.agency(agency).sources,
+                policy_candidates=[policy or settings.agency_policy(agency)])
+            outputs = write_reports(engine, agency, period_id, reports_dir, calibration)
         finally:
             engine.dispose()
     except Exception as error:
@@ -345,7 +354,7 @@ def demo(
                          seed=DEMO_SEED, bad_rows=DEMO_BAD_ROWS)
         # The demo runs as a user of its folder would: with the configuration it wrote there
         # (the agency's name, the work folder), so later commands in that folder agree with it.
-        with _environment(KINERJA_CONFIG=str(config)):
+        with _environment(KINERJA_CONFIG=str(config)), interrupts.guard():
             summaries = [
                 semester_appraisal(agency_code=DEMO_AGENCY, period_id=p, landing=str(landing),
                                    warehouse_url=warehouse_url, reports=str(reports),
@@ -399,7 +408,7 @@ def backfill(
     from flows.backfill import backfill as backfill_flow
 
     try:
-        with _warehouse_via_environment(warehouse):
+        with _warehouse_via_environment(warehouse), interrupts.guard():
             result = backfill_flow(
                 agency_code=agency, from_period=from_period, to_period=to_period,
                 landing=str(landing) if landing else None, warehouse_url=None,
@@ -637,6 +646,112 @@ def _print_changes(found: RunChanges, limit: int) -> None:
         console.print(f"files against run {replaced}:", **say)
         for f in found.files.itertuples(index=False):
             console.print(f"  {f.change:<8} {f.dataset}: {f.path}", **say)
+
+
+notify_app = typer.Typer(
+    help="Notifications of failed scheduled runs: Prefect automations calling a webhook.",
+    no_args_is_help=True,
+)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("setup")
+def notify_setup(
+    url_env: Annotated[str, typer.Option(
+        help="Environment variable holding the webhook URL of the chat or e-mail gateway.")
+    ] = "KINERJA_NOTIFY_URL",
+    payload: Annotated[Path | None, typer.Option(
+        help="Jinja template of the request body, in the gateway's format (default: JSON "
+             "with subject, text, agency, period, kind, reason).")] = None,
+) -> None:
+    """Once per Prefect server (PREFECT_API_URL): save the webhook block `kinerja-notify` from
+    the URL in --url-env and create or replace the automations `kinerja-run-failed` and
+    `kinerja-quality-failed` (README "Scheduled runs")."""
+    try:
+        from flows.notify import setup_notifications
+
+        done = setup_notifications(url_env, payload)
+    except Exception as error:
+        _fail(error)
+    say = {"markup": False, "highlight": False, "soft_wrap": True}
+    console.print(f"webhook block kinerja-notify -> {done.host} (URL kept secret in Prefect)",
+                  **say)
+    for name, automation_id in done.automations.items():
+        console.print(f"automation {name}: {automation_id}", **say)
+
+
+EXPLAIN_FORMATS = ("text", "json", "html")
+
+
+@app.command()
+def explain(
+    agency: AgencyOption,
+    period: PeriodOption,
+    nip: Annotated[str | None, typer.Option(
+        metavar="NIP", help="The employee's 18-digit NIP.")] = None,
+    unit: Annotated[str | None, typer.Option(
+        metavar="UNIT_CODE",
+        help="A unit code: one slip per employee of the unit, written into --out DIR.")] = None,
+    fmt: Annotated[str | None, typer.Option(
+        "--format", metavar="FORMAT",
+        help="text, json or html (default: text with --nip, html with --unit).")]
+    = None,
+    out: Annotated[Path | None, typer.Option(
+        metavar="PATH",
+        help="File to write (--nip; default: print), or folder (--unit, required).")] = None,
+    landing: LandingOption = None,
+    warehouse: WarehouseOption = None,
+    policy: Annotated[str | None, typer.Option(
+        metavar="NAME_OR_PATH",
+        help="Policy name or YAML path (default: the one of the run, found by its hash).")]
+    = None,
+) -> None:
+    """How every published value of one employee was obtained, down to the source rows
+    (re-read, their SHA-256 checked against the run's lineage); a printable slip with
+    --format html, one per employee of a unit with --unit. Exits 1 when a source file changed
+    since the run, or when a recomputed value differs from the published one."""
+    try:
+        agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
+        if (nip is None) == (unit is None):
+            raise ValueError("give exactly one of --nip NIP and --unit UNIT_CODE")
+        nip = identifiers.nip(nip) if nip is not None else None
+        if unit is not None and (not unit.strip() or len(unit) > 200):
+            raise ValueError(f"invalid unit code {identifiers.shown(unit)}")
+        fmt = fmt or ("text" if nip is not None else "html")
+        if fmt not in EXPLAIN_FORMATS:
+            raise ValueError(f"--format must be one of {', '.join(EXPLAIN_FORMATS)}, "
+                             f"not {identifiers.shown(fmt)}")
+        if unit is not None and out is None:
+            raise ValueError("--unit writes one file per employee: give --out DIR")
+        if unit is not None and out is not None and out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out} is a file; --unit needs a folder")
+        from tasks.explain.command import run_explain
+        from tasks.warehouse import make_engine
+
+        settings = load_settings()
+        engine = make_engine(warehouse or settings.warehouse_url)
+        try:
+            result = run_explain(
+                engine, agency, period_id, nip=nip, unit=unit, fmt=fmt, out=out,
+                landing_root=landing or settings.agency_landing(agency),
+                sql_sources=settings.agency(agency).sources,
+                policy_candidates=[policy] if policy else [settings.agency_policy(agency)],
+            )
+        finally:
+            engine.dispose()
+    except Exception as error:
+        _fail(error)
+    if result.printed is not None:
+        # The document itself, byte for byte: no wrapping, no markup, no highlighting.
+        sys.stdout.write(result.printed)
+        sys.stdout.flush()
+    say = {"markup": False, "highlight": False, "soft_wrap": True}
+    target = console if result.printed is None else errors
+    for path in result.written:
+        target.print(f"written: {path}", **say)
+    failure = result.failure()
+    if failure:
+        _fail(RuntimeError(failure))
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ DEFAULT_CHUNK_ROWS = 50_000
 # province's run; a crashed run releases its lock at once, so waiting never outlives a run).
 DEFAULT_RUN_LOCK_WAIT_S = 6 * 3600.0
 _AGENCY_KEYS = ("name", "landing", "policy", "sources")
+MIB = 1 << 20
 _SOURCE_KEYS = ("url", "query", "chunk_rows")
 
 
@@ -67,6 +68,29 @@ class SqlSource:
 
 
 @dataclass(frozen=True)
+class InputLimits:
+    """Bounds on what one run reads, so that a hostile or broken export fails with a clear
+    message instead of exhausting the machine (README, "Configuration"; docs/decisions.md)."""
+
+    max_file_bytes: int = 1024 * MIB  # any landing-zone file; a SQL source's rows as text
+    max_xlsx_uncompressed_bytes: int = 100 * MIB  # checked in the zip before openpyxl opens it
+    max_xlsx_rows: int = 200_000  # data rows of budget.xlsx's first sheet
+    max_field_chars: int = 4096  # a longer value quarantines its row
+    max_decimal: float = 1e15  # a decimal above it (or non-zero below 1/max_decimal) too
+
+
+# [limits] key -> (environment variable, InputLimits field, bytes per unit or None for a count)
+_LIMIT_KEYS: dict[str, tuple[str, str, int | None]] = {
+    "max_file_mb": ("KINERJA_MAX_FILE_MB", "max_file_bytes", MIB),
+    "max_xlsx_uncompressed_mb": ("KINERJA_MAX_XLSX_UNCOMPRESSED_MB",
+                                 "max_xlsx_uncompressed_bytes", MIB),
+    "max_xlsx_rows": ("KINERJA_MAX_XLSX_ROWS", "max_xlsx_rows", 1),
+    "max_field_chars": ("KINERJA_MAX_FIELD_CHARS", "max_field_chars", 1),
+    "max_decimal": ("KINERJA_MAX_DECIMAL", "max_decimal", None),
+}
+
+
+@dataclass(frozen=True)
 class AgencyConfig:
     code: str
     name: str | None = None
@@ -85,6 +109,7 @@ class Settings:
     max_quarantine_share: float = 0.20
     agencies: Mapping[str, AgencyConfig] = field(default_factory=dict)
     run_lock_wait_seconds: float = DEFAULT_RUN_LOCK_WAIT_S
+    limits: InputLimits = field(default_factory=InputLimits)
 
     @property
     def agency_names(self) -> dict[str, str]:
@@ -211,6 +236,7 @@ def load_settings(directory: Path | None = None) -> Settings:
         max_quarantine_share=float(file.get("max_quarantine_share", 0.20)),
         agencies=_parse_agencies(path, file.get("agencies"), base),
         run_lock_wait_seconds=_run_lock_wait(file),
+        limits=_input_limits(path, file.get("limits")),
     )
 
 
@@ -221,3 +247,28 @@ def _run_lock_wait(file: Mapping[str, Any]) -> float:
     if seconds < 0:
         raise ConfigError("run_lock_wait_seconds must not be negative")
     return seconds
+
+
+def _input_limits(path: Path | None, raw: Any) -> InputLimits:
+    """`[limits]` of the file, each overridden by its environment variable."""
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: limits must be a table of [limits]")
+    unknown = sorted(set(raw) - set(_LIMIT_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: limits: unknown key(s) {', '.join(unknown)}; allowed: "
+                          f"{', '.join(_LIMIT_KEYS)}")
+    values: dict[str, Any] = {}
+    for key, (env, attribute, unit) in _LIMIT_KEYS.items():
+        value = os.environ.get(env) or raw.get(key)
+        if value in (None, ""):
+            continue
+        where = env if os.environ.get(env) else f"{path}: limits.{key}"
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} must be a number, not {value!r}") from None
+        if not 0 < number < float("inf"):
+            raise ConfigError(f"{where} must be a positive number")
+        values[attribute] = number if unit is None else max(1, int(number * unit))
+    return InputLimits(**values)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date
 from pathlib import Path
 
 from kinerja.period import Period
@@ -60,6 +61,28 @@ def period_id(value: object) -> str:
     except ValueError:
         raise InvalidIdentifier(
             f"invalid period {shown(value)}: expected YYYY-S1 or YYYY-S2") from None
+
+
+def valid_nip(text: str) -> bool:
+    """domain.md: 18 digits, a real birth date (YYYYMMDD), a real appointment month (YYYYMM,
+    year 1900 or later), gender digit 1 or 2."""
+    if len(text) != 18 or not text.isascii() or not text.isdigit() or text[14] not in "12":
+        return False
+    try:
+        date(int(text[0:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return False
+    return 1 <= int(text[12:14]) <= 12 and int(text[8:12]) >= 1900
+
+
+def nip(value: object) -> str:
+    """The NIP, or InvalidIdentifier when it is not a valid 18-digit NIP (domain.md)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not valid_nip(text):
+        raise InvalidIdentifier(
+            f"invalid NIP {shown(value)}: expected the 18-digit NIP (birth date, appointment "
+            "month, gender 1/2, sequence)")
+    return text
 
 
 def file_component(value: str) -> str:

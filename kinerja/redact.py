@@ -38,7 +38,7 @@ def _mask_token(token: str) -> str:
     scheme = _SCHEME_RE.match(head)
     start = scheme.end() if scheme else 0
     colon = head.find(":", start)
-    if colon < 0:
+    if colon < 0 and not (scheme and scheme.group(0).endswith("/")):
         colon = head.find(":")  # `user:pw@host` without a scheme looks like `scheme:rest`
     if colon < 0 or colon + 1 == at:
         return token

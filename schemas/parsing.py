@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
 
 import numpy as np
 import pandas as pd
+
+from kinerja.identifiers import valid_nip as _nip_valid_one
 
 RATING_LABELS = ("DIATAS_EKSPEKTASI", "SESUAI_EKSPEKTASI", "DIBAWAH_EKSPEKTASI")
 _RATING_BY_SQUEEZED = {label.replace("_", ""): label for label in RATING_LABELS}
@@ -20,6 +21,13 @@ _SQUEEZE_RE = re.compile(r"[\s_\-]+")
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+# Control characters (C0 but tab, CR and LF; DEL; C1): never part of a value (issue 10).
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Line breaks, including the Unicode line and paragraph separators that many tools break on.
+_LINE_BREAK_RE = re.compile("[\n\r\u2028\u2029]")
+# How `printable` writes a control character or line break: Python's escapes.
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))} | {
+    0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029"}
 
 
 def map_unique(series: pd.Series, parse: Callable[[pd.Series], object],
@@ -33,15 +41,36 @@ def map_unique(series: pd.Series, parse: Callable[[pd.Series], object],
     return pd.Series(parsed[codes], index=series.index)
 
 
-def _nip_valid_one(nip: str) -> bool:
-    if len(nip) != 18 or not nip.isdigit() or nip[14] not in "12":
-        return False
+def printable(text: str, limit: int | None = None) -> str:
+    """`text` as one line of printable text: control characters and line breaks escaped
+    (`\\x00`, `\\n`), undecodable file-name bytes too, and cut after `limit` characters.
+    For messages and quarantine reasons, which must neither break a line nor carry a NUL into a
+    database or a workbook."""
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + "…"
+    text = text.translate(_ESCAPES)
     try:
-        date(int(nip[0:4]), int(nip[4:6]), int(nip[6:8]))
-    except ValueError:
-        return False
-    month = int(nip[12:14])
-    return 1 <= month <= 12 and int(nip[8:12]) >= 1900
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: a file name that is not UTF-8
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _flags(series: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
+    return map_unique(
+        series, lambda u: np.array([pattern.search(str(v)) is not None for v in u], dtype=bool),
+        missing=False,
+    ).astype(bool)
+
+
+def has_control_character(series: pd.Series) -> pd.Series:
+    """True where a value holds a control character other than tab, CR and LF."""
+    return _flags(series, _CONTROL_RE)
+
+
+def has_line_break(series: pd.Series) -> pd.Series:
+    """True where a value holds a line break (CR, LF, or a Unicode line/paragraph separator)."""
+    return _flags(series, _LINE_BREAK_RE)
 
 
 def nip_is_valid(series: pd.Series) -> pd.Series:

@@ -8,15 +8,18 @@ analyst reads in the quarantine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from kinerja.config import InputLimits
 from kinerja.period import Period
 from schemas.parsing import (
     RATING_LABELS,
+    has_control_character,
+    has_line_break,
     nip_is_valid,
     parse_date,
     parse_decimal,
@@ -37,6 +40,7 @@ PRESENSI_STATUSES = ("H", "S", "I", "C", "DL", "TK")
 EMPLOYEE_TYPES = ("PNS", "PPPK")
 POSITION_TYPES = ("JPT", "ADMINISTRATOR", "PENGAWAS", "FUNGSIONAL", "PELAKSANA")
 POLARITIES = ("MAX", "MIN")
+_DEFAULT_LIMITS = InputLimits()
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class SourceColumn:
     kind: str  # text, code, nip, date, time, timestamp, decimal, rating
     required: bool = False
     allowed: tuple[str, ...] = ()
+    multiline: bool = False  # wording that may hold line breaks (a quoted CSV value)
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,8 @@ class SourceDataset:
 
 
 def _c(name: str, kind: str = "text", required: bool = False,
-       allowed: tuple[str, ...] = ()) -> SourceColumn:
-    return SourceColumn(name, kind, required, allowed)
+       allowed: tuple[str, ...] = (), multiline: bool = False) -> SourceColumn:
+    return SourceColumn(name, kind, required, allowed, multiline)
 
 
 DATASETS: dict[str, SourceDataset] = {
@@ -92,7 +97,7 @@ DATASETS: dict[str, SourceDataset] = {
         ),
         SourceDataset(
             "calendar", "calendar.csv",
-            (_c("date", "date", True), _c("description")),
+            (_c("date", "date", True), _c("description", multiline=True)),
             key=("date",),
         ),
         SourceDataset(
@@ -103,7 +108,8 @@ DATASETS: dict[str, SourceDataset] = {
         ),
         SourceDataset(
             "skp", "skp.csv",
-            (_c("nip", "nip", True), _c("indicator_id", required=True), _c("indicator"),
+            (_c("nip", "nip", True), _c("indicator_id", required=True),
+             _c("indicator", multiline=True),
              _c("target", "decimal", True), _c("realization", "decimal"),
              _c("unit_of_measure"), _c("polarity", "code", allowed=POLARITIES),
              _c("weight", "decimal")),
@@ -119,7 +125,8 @@ DATASETS: dict[str, SourceDataset] = {
         ),
         SourceDataset(
             "unit_iku", "unit_iku.csv",
-            (_c("unit_code", required=True), _c("iku_id", required=True), _c("indicator"),
+            (_c("unit_code", required=True), _c("iku_id", required=True),
+             _c("indicator", multiline=True),
              _c("target", "decimal", True), _c("realization", "decimal"),
              _c("polarity", "code", allowed=POLARITIES), _c("weight", "decimal")),
             key=("unit_code", "iku_id"),
@@ -127,7 +134,7 @@ DATASETS: dict[str, SourceDataset] = {
         SourceDataset(
             "budget", "budget.xlsx or budget.csv",
             (_c("unit_code", required=True), _c("program_code", required=True),
-             _c("activity_code", required=True), _c("activity_name"),
+             _c("activity_code", required=True), _c("activity_name", multiline=True),
              _c("pagu", "decimal", True), _c("realisasi", "decimal", True)),
             key=("unit_code", "program_code", "activity_code"),
         ),
@@ -148,6 +155,13 @@ class ValidationContext:
     accepted_unit_codes: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))
     nips_in_file: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))
     accepted_nips: pd.Index = field(default_factory=lambda: pd.Index([], dtype=object))
+    # Bounds of kinerja.config.InputLimits that rows are checked against.
+    max_field_chars: int = _DEFAULT_LIMITS.max_field_chars
+    max_decimal: float = _DEFAULT_LIMITS.max_decimal
+
+    def with_limits(self, limits: InputLimits) -> ValidationContext:
+        return replace(self, max_field_chars=limits.max_field_chars,
+                       max_decimal=limits.max_decimal)
 
 
 # --- check builders -------------------------------------------------------------------------
@@ -176,6 +190,31 @@ def _decimal_at_least(bound: float, strict: bool) -> pa.Check:
         return ok | value.isna()
 
     return pa.Check(check, error=f"must be {'greater than' if strict else 'at least'} {bound:g}")
+
+
+def _decimal_magnitude(largest: float) -> pa.Check:
+    """Finite is not enough: 1e308 is finite, but a score or an absorption derived from it is
+    not. Bounding both ends keeps every ratio and weighted sum of scoring finite."""
+    smallest = 1.0 / largest
+
+    def check(s: pd.Series) -> pd.Series:
+        size = parse_decimal(s).abs()
+        return size.isna() | (size == 0) | ((size >= smallest) & (size <= largest))
+
+    return pa.Check(check, error=f"must be 0 or between {smallest:g} and {largest:g}")
+
+
+def _text_checks(column: SourceColumn, max_chars: int) -> list[pa.Check]:
+    """What every value must be, whatever its column: not absurdly long, no control characters
+    (a NUL cannot be stored by PostgreSQL or written to a workbook), and one line unless the
+    column is wording."""
+    checks = [
+        pa.Check(lambda s: s.str.len() <= max_chars, error=f"longer than {max_chars} characters"),
+        pa.Check(lambda s: ~has_control_character(s), error="contains a control character"),
+    ]
+    if not column.multiline:
+        checks.append(pa.Check(lambda s: ~has_line_break(s), error="contains a line break"))
+    return checks
 
 
 def _date_in_period(period: Period) -> pa.Check:
@@ -223,10 +262,13 @@ def _differs(column: str, other: str) -> pa.Check:
 
 
 def _column_checks(dataset: SourceDataset, ctx: ValidationContext) -> dict[str, list[pa.Check]]:
-    checks: dict[str, list[pa.Check]] = {c.name: [] for c in dataset.columns}
+    checks: dict[str, list[pa.Check]] = {
+        c.name: _text_checks(c, ctx.max_field_chars) for c in dataset.columns}
     for col in dataset.columns:
         if col.kind in _KIND_CHECKS:
             checks[col.name].append(_KIND_CHECKS[col.kind]())
+        if col.kind == "decimal":
+            checks[col.name].append(_decimal_magnitude(ctx.max_decimal))
         if col.kind == "code":
             checks[col.name].append(
                 pa.Check.isin(col.allowed, error=f"not one of {', '.join(col.allowed)}"))

@@ -53,6 +53,21 @@ class RunChanges:
         star = self.log[(self.log["field"] == EMPLOYEE_FIELD) & (self.log["new_value"] == ABSENT)]
         return star["nip"].tolist()
 
+    def describe(self) -> str:
+        """The change summary as one line, for the run's log and the command line."""
+        run = self.run
+        if self.replaced_run_id is None:
+            return (f"{run['agency_code']} {run['period_id']}: first publication (run "
+                    f"{run['run_id']}), nothing replaced")
+        fields = ", ".join(f"{field} {count}" for field, count in
+                           self.log["field"].value_counts().sort_index().items())
+        files = ", ".join(f"{n} {kind}" for kind, n in self.files["change"].value_counts()
+                          .sort_index().items()) or "none"
+        return (f"{run['agency_code']} {run['period_id']}: run {run['run_id']} against run "
+                f"{self.replaced_run_id}: {self.change_rows} change(s) for "
+                f"{self.employees_changed} employee(s) ({fields or 'no field'}); predikat "
+                f"changed for {len(self.predikat)}; files differ: {files}")
+
     def summary(self) -> dict[str, Any]:
         """Plain, JSON-able figures (what a Prefect flow returns)."""
         return {
@@ -68,6 +83,10 @@ class RunChanges:
             ],
             "appeared": self.appeared,
             "disappeared": self.disappeared,
+            # change rows per field of fact_appraisal / fact_followup ('*': appeared/gone)
+            "fields": {str(k): int(v) for k, v in
+                       self.log["field"].value_counts().sort_index().items()},
+            "description": self.describe(),
             "files_changed": [
                 {"dataset": r.dataset, "path": r.path, "change": r.change}
                 for r in self.files.itertuples(index=False)

@@ -3,31 +3,79 @@
 Every value is read as text (a NIP must never become a number), column names are matched
 case-insensitively after trimming, a byte-order mark is allowed and unknown columns are kept only
 for the quarantine payload. A file that cannot be used at all raises `DatasetError` naming it.
+
+Hostile input is refused before it is parsed (`InputLimits`, docs/decisions.md "Issue 10"):
+
+- the period folder, `attendance/` and every dataset file must be a real folder or a regular
+  file, not a symbolic link, a pipe or a device. Folders are opened with O_NOFOLLOW and files
+  relative to them, so a link swapped in after the check is refused too, and nothing behind a
+  link is ever read (its content cannot reach a message, the quarantine or a report);
+- a file larger than `max_file_bytes` is not read; a workbook is opened only when its zip
+  members unpack to at most `max_xlsx_uncompressed_bytes` (zipfile enforces the sizes the
+  archive declares), and is read streaming up to `max_xlsx_rows` rows.
+
+`_line` is the physical line where a record starts (header = line 1), also after a quoted value
+that spans lines; a blank line is no record, a record of empty fields is one (validation
+quarantines it).
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
+import io
+import os
+import re
+import stat
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import BinaryIO
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from kinerja.config import MIB, InputLimits
 from kinerja.period import Period
+from schemas.parsing import printable
 from schemas.sources import DATASETS, SourceDataset
 
 FILE_COLUMN = "_file"
 LINE_COLUMN = "_line"
+_MAX_HEADER_BYTES = MIB
+# The widest dataset has 14 columns; a wider header is no export of these systems. Bounded
+# because a workbook's rows are padded to the header's width: a sheet with a cell in its last
+# column (16,384) would otherwise cost 128 KB per row.
+MAX_COLUMNS = 256
+_BLOCK_BYTES = 64 * MIB  # pyarrow's block: a record longer than this is refused by pyarrow
+# Errors of opening a landing-zone path that are the landing zone's fault, not a passing
+# fault of the file system (those propagate, so that the task retries them).
+_DATA_ERRNOS = frozenset({errno.ELOOP, errno.ENOTDIR, errno.EISDIR, errno.ENXIO, errno.EACCES,
+                          errno.EPERM, errno.ENOENT, errno.ENAMETOOLONG})
+# POSIX flags (the pipeline runs on Linux); getattr keeps the module importable elsewhere.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_NOT_A_LINK = ("is a symbolic link; the landing zone takes only regular files and folders "
+               "(copy the data in instead of linking it)")
 
 
 class DatasetError(Exception):
-    """A dataset that cannot be used at all: the run fails before anything is published."""
+    """A dataset that cannot be used at all: the run fails before anything is published.
+
+    The path and the message are made printable (one line, no control characters), whatever a
+    file name or a parser's message holds."""
 
     def __init__(self, path: str, message: str) -> None:
+        path, message = printable(str(path)), printable(str(message))
         super().__init__(f"{path}: {message}")
         self.path = path
         self.reason = message
@@ -53,12 +101,154 @@ def period_dir(landing: Path, agency_code: str, period: Period) -> Path:
     return Path(landing) / agency_code / period.id
 
 
-def sha256_of(path: Path) -> str:
+def size_text(size: float) -> str:
+    """A byte count for a message: bytes below a megabyte (limits set low in tests read
+    right), megabytes (MiB) above."""
+    return f"{int(size):,} bytes" if size < MIB else f"{size / MIB:,.1f} MB"
+
+
+def _short(error: BaseException, limit: int = 160) -> str:
+    return printable(" ".join(str(error).split()) or type(error).__name__, limit)
+
+
+# --- opening the landing zone without following links -------------------------------------
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def _os_failure(shown: str, error: OSError) -> OSError | DatasetError:
+    if error.errno not in _DATA_ERRNOS:
+        return error  # e.g. EAGAIN from a file locked on a share: transient, retried
+    if error.errno == errno.ELOOP:
+        return DatasetError(shown, _NOT_A_LINK)
+    return DatasetError(shown, f"cannot be opened: {error.strerror}")
+
+
+def _lstat(name: str | Path, dir_fd: int | None, shown: str) -> os.stat_result | None:
+    try:
+        return os.lstat(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise _os_failure(shown, error) from error
+
+
+def _require_regular(st: os.stat_result, shown: str) -> None:
+    if stat.S_ISLNK(st.st_mode):
+        raise DatasetError(shown, _NOT_A_LINK)
+    if not stat.S_ISREG(st.st_mode):
+        raise DatasetError(shown, f"is {_kind(st.st_mode)}, not a regular file")
+
+
+def _open_folder(stack: ExitStack, name: str | Path, shown: str,
+                 dir_fd: int | None = None) -> int:
+    """An open descriptor of a real folder (not a link to one), closed with `stack`."""
+    st = _lstat(name, dir_fd, shown)
+    if st is None:
+        raise DatasetError(shown, "no such folder")
+    if stat.S_ISLNK(st.st_mode):
+        raise DatasetError(shown, _NOT_A_LINK)
+    if not stat.S_ISDIR(st.st_mode):
+        raise DatasetError(shown, f"is {_kind(st.st_mode)}, not a folder")
+    try:
+        fd = os.open(name, _OPEN_FLAGS | _O_DIRECTORY, dir_fd=dir_fd)
+    except OSError as error:
+        raise _os_failure(shown, error) from error
+    stack.callback(os.close, fd)
+    return fd
+
+
+def _open_file(name: str, dir_fd: int, rel: str, max_bytes: int) -> BinaryIO:
+    """A regular file below an open folder, opened without following a link and without
+    blocking on a pipe; refused when larger than `max_bytes`."""
+    st = _lstat(name, dir_fd, rel)
+    if st is None:
+        raise DatasetError(rel, "required file missing")
+    _require_regular(st, rel)
+    try:
+        fd = os.open(name, _OPEN_FLAGS | _O_NONBLOCK, dir_fd=dir_fd)
+    except OSError as error:
+        raise _os_failure(rel, error) from error
+    try:
+        st = os.fstat(fd)  # what was opened, in case the path changed since the check
+        _require_regular(st, rel)
+        _require_size(st.st_size, rel, max_bytes)
+        os.set_blocking(fd, True)  # O_NONBLOCK was only against a pipe swapped in
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _require_size(size: int, rel: str, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise DatasetError(rel, f"the file is {size_text(size)}, larger than the limit of "
+                                f"{size_text(max_bytes)} (setting limits.max_file_mb)")
+
+
+def _check_name(name: str, folder: str) -> None:
+    """A file name that would break a message, a report or a database: control characters, line
+    separators, bytes that are not UTF-8."""
+    if any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in name):
+        raise DatasetError(folder + name, "the file name holds control characters or is not "
+                                          "UTF-8; rename the file")
+
+
+def _dataset_files(stack: ExitStack, period_fd: int,
+                   dataset: SourceDataset) -> list[tuple[str, str, int]]:
+    """(path relative to the period folder, name, descriptor of its folder) of every file."""
+    if dataset.name == "attendance":
+        if _lstat("attendance", period_fd, "attendance/") is None:
+            raise DatasetError("attendance/", "required dataset missing: no attendance/*.csv file")
+        folder_fd = _open_folder(stack, "attendance", "attendance/", period_fd)
+        names = sorted(n for n in os.listdir(folder_fd) if n.endswith(".csv"))
+        if not names:
+            raise DatasetError("attendance/", "required dataset missing: no attendance/*.csv file")
+        for name in names:
+            _check_name(name, "attendance/")
+        return [(f"attendance/{n}", n, folder_fd) for n in names]
+    if dataset.name == "budget":
+        # Present means any entry, also a link or a folder: it is then refused, not skipped.
+        present = [n for n in ("budget.xlsx", "budget.csv")
+                   if _lstat(n, period_fd, n) is not None]
+        if not present:
+            raise DatasetError("budget.xlsx", "required dataset missing: neither budget.xlsx "
+                               "nor budget.csv")
+        if len(present) > 1:
+            # Picking one silently could publish the stale one after a correction.
+            raise DatasetError("budget.csv", "both budget.xlsx and budget.csv are present; keep "
+                               "only the one to use")
+        return [(present[0], present[0], period_fd)]
+    return [(dataset.pattern, dataset.pattern, period_fd)]
+
+
+def _fingerprint(handle: BinaryIO, rel: str, max_bytes: int) -> tuple[str, int, bool]:
+    """SHA-256, size and whether a quote character occurs (only then can a value span lines),
+    in one pass; a file that grew past the limit since it was opened is refused."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    size, quoted = 0, False
+    handle.seek(0)
+    for block in iter(lambda: handle.read(MIB), b""):
+        size += len(block)
+        _require_size(size, rel, max_bytes)
+        digest.update(block)
+        quoted = quoted or b'"' in block
+    return digest.hexdigest(), size, quoted
+
+
+# --- CSV ---------------------------------------------------------------------------------------
 
 
 def _normalise_header(names: list[str], path: str) -> list[str]:
@@ -71,22 +261,109 @@ def _normalise_header(names: list[str], path: str) -> list[str]:
     return normalised
 
 
-def _read_csv(path: Path, rel: str) -> pd.DataFrame:
+def _require_width(columns: int, rel: str) -> None:
+    if columns > MAX_COLUMNS:
+        raise DatasetError(rel, f"the header row has {columns:,} columns, more than "
+                                f"{MAX_COLUMNS}")
+
+
+def _read_header(handle: BinaryIO, rel: str) -> list[str]:
+    handle.seek(0)
+    first = handle.readline(_MAX_HEADER_BYTES + 1)
+    if len(first) > _MAX_HEADER_BYTES:
+        raise DatasetError(rel, f"the header row is longer than {size_text(_MAX_HEADER_BYTES)}")
     try:
-        with path.open("r", encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader([handle.readline()]), None)
+        text = first.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise DatasetError(rel, f"not valid UTF-8 text ({error.reason})") from error
+        raise DatasetError(rel, f"not valid UTF-8 text (line 1: {error.reason})") from error
+    header = next(csv.reader([text]), None)
     if not header or all(not h.strip() for h in header):
         raise DatasetError(rel, "empty file: no header row")
+    _require_width(len(header), rel)
     if len(set(header)) != len(header):
         raise DatasetError(rel, "the header repeats a column name")
+    return header
+
+
+def _csv_records(handle: BinaryIO, rel: str, size: int) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, fields) of every record after the header, by Python's
+    csv module: slow but exact about physical lines. A blank line is a record of no fields."""
+    csv.field_size_limit(max(csv.field_size_limit(), size + 1))
+    handle.seek(0)
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    try:
+        reader = csv.reader(text)
+        next(reader, None)
+        previous = reader.line_num
+        if previous > 1:
+            raise DatasetError(rel, "the header row must be one line of column names")
+        for record in reader:
+            yield previous + 1, record
+            previous = reader.line_num
+    finally:
+        text.detach()  # the handle stays open for its owner
+
+
+def _record_lines(handle: BinaryIO, rel: str, size: int,
+                  records: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start line and blankness of each of pyarrow's `records`, from the csv module's reading
+    of the same bytes; the two must agree record for record."""
+    starts = np.empty(records, dtype="int64")
+    blank = np.zeros(records, dtype=bool)
+    count = 0
+    for line, fields in _csv_records(handle, rel, size):
+        if count == records:
+            count += 1
+            break
+        starts[count], blank[count] = line, not fields
+        count += 1
+    if count != records:
+        raise DatasetError(rel, "not valid CSV: its records cannot be matched to lines")
+    return starts, blank
+
+
+def _csv_failure(handle: BinaryIO, rel: str, size: int, header: list[str],
+                 error: Exception) -> DatasetError:
+    """pyarrow's parse error as a message naming the line, without the row's content."""
+    text = str(error)
+    if "invalid UTF8" in text:
+        handle.seek(0)
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return DatasetError(rel, f"not valid UTF-8 text (line {number}: {bad.reason})")
+    if re.search(r"Expected \d+ columns, got \d+", text):
+        try:
+            for line, fields in _csv_records(handle, rel, size):
+                if fields and len(fields) != len(header):
+                    return DatasetError(rel, f"not valid CSV: line {line} has {len(fields)} "
+                                             f"fields, the header {len(header)}")
+        except (csv.Error, UnicodeDecodeError, DatasetError):
+            pass
+    if "straddling" in text:
+        return DatasetError(rel, f"not valid CSV: a record is longer than "
+                                 f"{size_text(_BLOCK_BYTES)}")
+    return DatasetError(rel, f"not valid CSV: {_short(error)}")
+
+
+def _has_line_break(table: pa.Table) -> bool:
+    return any(
+        pc.any(pc.match_substring(column, needle)).as_py()
+        for column in table.columns for needle in ("\n", "\r")
+    )
+
+
+def _read_csv(handle: BinaryIO, rel: str, size: int, quoted: bool) -> pd.DataFrame:
+    header = _read_header(handle, rel)
+    handle.seek(0)
     try:
         table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=64 << 20),
-            # Blank lines become all-null rows (dropped below) so that line numbers stay exact.
-            parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
+            handle,
+            read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES),
+            # Blank lines become all-null rows, told apart and dropped below.
+            parse_options=pacsv.ParseOptions(ignore_empty_lines=False,
+                                             newlines_in_values=quoted),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 strings_can_be_null=True,
@@ -95,11 +372,26 @@ def _read_csv(path: Path, rel: str) -> pd.DataFrame:
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise DatasetError(rel, f"not valid CSV: {error}") from error
+        raise _csv_failure(handle, rel, size, header, error) from error
+    if table.column_names != [h.lstrip("\ufeff") for h in header]:
+        raise DatasetError(rel, "the header row must be one line of column names")
     frame = table.to_pandas()
     frame.columns = _normalise_header(list(frame.columns), rel)
-    frame[LINE_COLUMN] = pd.RangeIndex(2, len(frame) + 2)
+    empty = frame.isna().all(axis=1).to_numpy()
+    if empty.any() or (quoted and _has_line_break(table)):
+        # A blank line and a record of empty fields both read as all-null rows, and a quoted
+        # value spanning lines shifts every later line: the csv module tells them apart.
+        starts, blank = _record_lines(handle, rel, size, len(frame))
+        if (blank & ~empty).any():
+            raise DatasetError(rel, "not valid CSV: its records cannot be matched to lines")
+        frame[LINE_COLUMN] = starts
+        frame = frame[~blank]
+    else:
+        frame[LINE_COLUMN] = pd.RangeIndex(2, len(frame) + 2)
     return frame
+
+
+# --- XLSX --------------------------------------------------------------------------------------
 
 
 def _cell_text(value: object) -> str | None:
@@ -107,8 +399,8 @@ def _cell_text(value: object) -> str | None:
         return None
     if isinstance(value, bool):
         return str(value).upper()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))  # 1500000.0 -> 1500000, but 1e308 stays short
     if isinstance(value, datetime):
         return value.isoformat(sep=" ") if value.time() != time(0) else value.date().isoformat()
     if isinstance(value, date):
@@ -116,70 +408,114 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(path: Path, rel: str) -> pd.DataFrame:
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many types for a broken workbook
-        raise DatasetError(rel, f"not a valid XLSX workbook: {error}") from error
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True)
-        header = next(rows, None)
-        if not header or all(h is None for h in header):
-            raise DatasetError(rel, "the first sheet has no header row")
-        names = _normalise_header([_cell_text(h) or "" for h in header], rel)
-        width = len(names)
-        records = [tuple(_cell_text(v) for v in row[:width]) + (None,) * (width - len(row))
-                   for row in rows]
-    finally:
-        workbook.close()
+def _sheet_frame(workbook: object, rel: str, max_rows: int) -> pd.DataFrame:
+    sheets = getattr(workbook, "worksheets", [])
+    if not sheets:
+        raise DatasetError(rel, "the workbook has no sheet")
+    sheet = sheets[0]
+    if hasattr(sheet, "reset_dimensions"):
+        # Rows as stored, not padded to the dimension the file declares (which may claim a
+        # million rows and 16,384 columns).
+        sheet.reset_dimensions()
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None)
+    if not header or all(h is None for h in header):
+        raise DatasetError(rel, "the first sheet has no header row")
+    header = header[:max(i for i, h in enumerate(header) if h is not None) + 1]
+    _require_width(len(header), rel)
+    names = _normalise_header([_cell_text(h) or "" for h in header], rel)
+    width = len(names)
+    records: list[tuple[str | None, ...]] = []
+    lines: list[int] = []
+    for number, row in enumerate(rows, start=2):
+        if number - 1 > max_rows:
+            raise DatasetError(rel, f"more than {max_rows:,} rows on the first sheet (setting "
+                                    "limits.max_xlsx_rows)")
+        values = tuple(_cell_text(v) for v in row[:width])
+        # A sheet row without any value is a blank line, not a record: Excel keeps formatted
+        # empty rows.
+        if any(v is not None for v in values):
+            records.append(values + (None,) * (width - len(values)))
+            lines.append(number)
     frame = pd.DataFrame.from_records(records, columns=names).astype("str")
-    frame[LINE_COLUMN] = pd.RangeIndex(2, len(frame) + 2)
+    frame[LINE_COLUMN] = np.asarray(lines, dtype="int64")
     return frame
 
 
-def _source_files(folder: Path, dataset: SourceDataset) -> list[Path]:
-    if dataset.name == "attendance":
-        files = sorted((folder / "attendance").glob("*.csv"))
-        if not files:
-            raise DatasetError("attendance/", "required dataset missing: no attendance/*.csv file")
-        return files
-    if dataset.name == "budget":
-        present = [folder / n for n in ("budget.xlsx", "budget.csv") if (folder / n).is_file()]
-        if not present:
-            raise DatasetError("budget.xlsx", "required dataset missing: neither budget.xlsx "
-                               "nor budget.csv")
-        if len(present) > 1:
-            # Picking one silently could publish the stale one after a correction.
-            raise DatasetError("budget.csv", "both budget.xlsx and budget.csv are present; keep "
-                               "only the one to use")
-        return present
-    path = folder / dataset.pattern
-    if not path.is_file():
-        raise DatasetError(dataset.pattern, "required file missing")
-    return [path]
+def _read_xlsx(handle: BinaryIO, rel: str, limits: InputLimits) -> pd.DataFrame:
+    from openpyxl import load_workbook
+
+    handle.seek(0)
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
+        raise DatasetError(rel, f"not a valid XLSX workbook: {_short(error)}") from error
+    if unpacked > limits.max_xlsx_uncompressed_bytes:
+        raise DatasetError(rel, f"the workbook unpacks to {size_text(unpacked)}, more than the "
+                                f"limit of {size_text(limits.max_xlsx_uncompressed_bytes)} "
+                                "(setting limits.max_xlsx_uncompressed_mb)")
+    handle.seek(0)
+    try:
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+    except MemoryError:
+        raise
+    except Exception as error:  # openpyxl raises many types for a broken workbook
+        raise DatasetError(rel, f"not a valid XLSX workbook: {_short(error)}") from error
+    try:
+        return _sheet_frame(workbook, rel, limits.max_xlsx_rows)
+    except (DatasetError, MemoryError):
+        raise
+    except Exception as error:  # broken XML or a member failing its CRC, met while streaming
+        raise DatasetError(rel, f"not a valid XLSX workbook: {_short(error)}") from error
+    finally:
+        workbook.close()
 
 
-def extract_dataset(folder: Path, name: str) -> RawDataset:
+# --- datasets ----------------------------------------------------------------------------------
+
+
+def file_hashes(folder: Path, name: str,
+                limits: InputLimits | None = None) -> dict[str, str | None]:
+    """SHA-256 of every file of one dataset, relative path -> digest, without parsing (a file
+    that now breaks the parser still shows as changed); None for a file that cannot be read
+    safely. Opened exactly as `extract_dataset` opens them: no link followed. Raises
+    DatasetError when the dataset's files cannot be listed."""
+    limits = limits or InputLimits()
+    hashes: dict[str, str | None] = {}
+    with ExitStack() as stack:
+        period_fd = _open_folder(stack, folder, str(folder))
+        for rel, file_name, dir_fd in _dataset_files(stack, period_fd, DATASETS[name]):
+            try:
+                with _open_file(file_name, dir_fd, rel, limits.max_file_bytes) as handle:
+                    hashes[rel] = _fingerprint(handle, rel, limits.max_file_bytes)[0]
+            except (OSError, DatasetError):
+                hashes[rel] = None
+    return hashes
+
+
+def extract_dataset(folder: Path, name: str, limits: InputLimits | None = None) -> RawDataset:
     """Read every file of one dataset from a period folder of the landing zone."""
+    limits = limits or InputLimits()
     dataset = DATASETS[name]
     frames: list[pd.DataFrame] = []
     files: list[SourceFile] = []
-    for path in _source_files(folder, dataset):
-        rel = path.relative_to(folder).as_posix()
-        frame = _read_xlsx(path, rel) if path.suffix == ".xlsx" else _read_csv(path, rel)
-        missing = [c for c in dataset.required_columns if c not in frame.columns]
-        if missing:
-            raise DatasetError(rel, f"required column missing: {', '.join(missing)}")
-        data_columns = [c for c in frame.columns if c != LINE_COLUMN]
-        frame = frame[frame[data_columns].notna().any(axis=1)]  # blank lines are no rows
-        for column in dataset.column_names:
-            if column not in frame.columns:
-                frame[column] = pd.Series(pd.NA, index=frame.index, dtype="str")
-        frame[FILE_COLUMN] = rel
-        frames.append(frame)
-        files.append(SourceFile(name, rel, sha256_of(path), path.stat().st_size, len(frame)))
+    with ExitStack() as stack:
+        period_fd = _open_folder(stack, folder, str(folder))
+        for rel, file_name, dir_fd in _dataset_files(stack, period_fd, dataset):
+            with _open_file(file_name, dir_fd, rel, limits.max_file_bytes) as handle:
+                sha256, size, quoted = _fingerprint(handle, rel, limits.max_file_bytes)
+                frame = (_read_xlsx(handle, rel, limits) if rel.endswith(".xlsx")
+                         else _read_csv(handle, rel, size, quoted))
+            missing = [c for c in dataset.required_columns if c not in frame.columns]
+            if missing:
+                raise DatasetError(rel, f"required column missing: {', '.join(missing)}")
+            for column in dataset.column_names:
+                if column not in frame.columns:
+                    frame[column] = pd.Series(pd.NA, index=frame.index, dtype="str")
+            frame[FILE_COLUMN] = rel
+            frames.append(frame)
+            files.append(SourceFile(name, rel, sha256, size, len(frame)))
     combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     combined = combined.reset_index(drop=True)
     if name == "employees" and combined.empty:

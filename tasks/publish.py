@@ -25,11 +25,13 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from kinerja import faults
 from kinerja.period import Period
 from schemas.outputs import FACT_TABLES
 from tasks import warehouse
 from tasks.changes import appraisal_changes, employee_outcomes
 from tasks.dimensions import build_dim_employee, build_dim_period, build_dim_unit
+from tasks.run_lock import LockToken, check_held
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,10 @@ def start_run(
     policy_name: str | None,
     policy_hash: str | None,
     code_version: str | None,
+    failed: str | None = None,
 ) -> None:
-    """Record a new run as `running`.
+    """Record a new run as `running`, or, with `failed` (the reason), as a run that failed
+    before it could start (it did not get the run lock, or was interrupted while waiting).
 
     Calling it again for a run that is still running with the same agency and period does
     nothing, so a retried Prefect task whose first attempt did commit does not fail.
@@ -72,12 +76,13 @@ def start_run(
             )
         ).first()
         if existing is not None:
-            if tuple(existing) == (agency_code, period_id, "running"):
+            if tuple(existing) == (agency_code, period_id, "failed" if failed else "running"):
                 return
             raise ValueError(
                 f"run {run_id} already exists ({existing.agency_code} {existing.period_id}, "
                 f"{existing.status})"
             )
+        now = warehouse.utcnow()
         conn.execute(
             sa.insert(runs).values(
                 run_id=run_id,
@@ -85,8 +90,10 @@ def start_run(
                 period_id=period_id,
                 flow_run_id=flow_run_id,
                 kind=kind,
-                started_at=warehouse.utcnow(),
-                status="running",
+                started_at=now,
+                status="failed" if failed else "running",
+                finished_at=now if failed else None,
+                message=failed,
                 policy_name=policy_name,
                 policy_hash=policy_hash,
                 code_version=code_version,
@@ -94,11 +101,15 @@ def start_run(
         )
 
 
-def fail_run(engine: Engine, run_id: str, message: str) -> None:
+def fail_run(
+    engine: Engine, run_id: str, message: str, *, record: Mapping[str, Any] | None = None
+) -> None:
     """Record that the run failed, and why.
 
     A run that already published keeps status `published` (its rows are the live publication,
     and `latest_published_period` must keep counting it); only the message is recorded then.
+    A run not on record yet (it failed before it held its lock) is recorded as failed from
+    `record`, the keyword arguments of `start_run`.
     """
     with warehouse.write_transaction(engine) as conn:
         runs = warehouse.reflect_table(conn, "pipeline_run")
@@ -106,13 +117,64 @@ def fail_run(engine: Engine, run_id: str, message: str) -> None:
             sa.select(runs.c.status).where(runs.c.run_id == run_id)
         ).scalar_one_or_none()
         if status is None:
-            raise ValueError(f"no pipeline_run row for run {run_id}")
-        if status == "published":
+            if record is None:
+                raise ValueError(f"no pipeline_run row for run {run_id}")
+        elif status == "published":
             log.warning("run %s failed after it published: %s", run_id, message)
-            values: dict[str, Any] = {"message": message}
+            conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(message=message))
         else:
-            values = {"status": "failed", "finished_at": warehouse.utcnow(), "message": message}
-        conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(**values))
+            conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(
+                status="failed", finished_at=warehouse.utcnow(), message=message))
+    if status is None:
+        start_run(engine, **{**dict(record or {}), "run_id": run_id}, failed=message)
+
+
+def abandon_runs(
+    engine: Engine, agency_code: str, period_id: str, *, by_run_id: str
+) -> list[str]:
+    """Mark `failed` every other run of the agency-period still on record as `running`, and
+    return their run ids.
+
+    Only the holder of the agency-period's run lock may call this: a run records itself as
+    running only once it holds the lock, so any other running row belongs to a run whose process
+    or lock ended without recording it (killed, a machine that went down).
+    """
+    period_id = Period.parse(period_id).id
+    with warehouse.write_transaction(engine) as conn:
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        stale = conn.execute(
+            sa.select(runs.c.run_id, runs.c.started_at)
+            .where(runs.c.agency_code == agency_code, runs.c.period_id == period_id,
+                   runs.c.status == "running", runs.c.run_id != by_run_id)
+            .order_by(runs.c.started_at)
+        ).all()
+        for run_id, _ in stale:
+            conn.execute(
+                sa.update(runs)
+                .where(runs.c.run_id == run_id, runs.c.status == "running")
+                .values(status="failed", finished_at=warehouse.utcnow(),
+                        message=f"abandoned: still running when run {by_run_id} took the run "
+                                "lock, so its process or its lock had ended")
+            )
+    return [run_id for run_id, _ in stale]
+
+
+def finished_runs(
+    engine: Engine, agency_code: str, period_id: str, run_ids: list[str]
+) -> list[str]:
+    """Those of `run_ids` that are runs of the agency-period which published or were abandoned:
+    runs whose work folder nobody needs any more (a failed run's stays for diagnosis)."""
+    if not run_ids:
+        return []
+    with engine.connect() as conn:
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        return list(conn.execute(
+            sa.select(runs.c.run_id).where(
+                runs.c.agency_code == agency_code, runs.c.period_id == Period.parse(period_id).id,
+                runs.c.run_id.in_(run_ids),
+                sa.or_(runs.c.status == "published", runs.c.message.like("abandoned:%")),
+            )
+        ).scalars())
 
 
 # Lineage and quarantine -----------------------------------------------------------------------
@@ -187,6 +249,7 @@ def publish_period(
     employees: pd.DataFrame,
     facts: Mapping[str, pd.DataFrame],
     counts: Mapping[str, int],
+    run_lock: LockToken | None = None,
 ) -> str:
     """Publish one agency-period atomically: dimensions, every fact table and the run's status.
     Returns the agency's name as published: `agency_name`, or when none is configured the name
@@ -194,7 +257,9 @@ def publish_period(
 
     `units` and `employees` are the accepted master frames (dimension frames work too); `facts`
     maps each fact table to a frame with exactly its columns but run_id. Readers see either the
-    previous publication or this one; any exception rolls everything back.
+    previous publication or this one; any exception rolls everything back. `run_lock`, the
+    token of the run's lock (`RunLock.token()`), is checked just before the run is marked
+    published: a run that lost its lock fails with `RunLockLost` instead of publishing.
     """
     missing = sorted(set(FACT_TABLES) - set(facts))
     unknown = sorted(set(facts) - set(FACT_TABLES))
@@ -211,6 +276,7 @@ def publish_period(
 
     with warehouse.write_transaction(engine) as conn:
         _lock_agency(conn, agency_code)
+        faults.point("publish.begun")
         if _run_status(conn, run_id, agency_code, period) == "published":
             # A retried task whose first attempt committed but lost the acknowledgement; a later
             # run may have re-published the period since, which must not be overwritten.
@@ -226,12 +292,18 @@ def publish_period(
         latest = warehouse.latest_published_period(conn, agency_code)
         is_latest = latest is None or period.id >= latest
         _upsert_dimensions(conn, dimensions, period, update=is_latest)
+        faults.point("publish.dimensions")
         # The previous publication's fact rows are still readable here and nowhere later: the
         # history and change log of warehouse.md ("History") are written at this point, against
         # `frames`, before _replace_facts deletes them.
         changed = _supersede(conn, run_id, agency_code, period, frames)
+        faults.point("publish.history")
         _replace_facts(conn, agency_code, period, frames)
+        faults.point("publish.facts")
+        check_held(conn, run_lock)
         _mark_published(conn, run_id, counts)
+        faults.point("publish.before_commit")
+    faults.point("publish.committed")
     log.info(
         "published %s %s (run %s): %s; %s",
         agency_code,
@@ -430,6 +502,8 @@ def _replace_facts(
             )
         )
         _load_frame(conn, name, frames[name])
+        if name == FACT_TABLES[0]:
+            faults.point("publish.first_fact")
 
 
 def _mark_published(conn: Connection, run_id: str, counts: Mapping[str, int]) -> None:

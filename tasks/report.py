@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jinja2
@@ -47,6 +47,9 @@ from sqlalchemy.engine import Connection, Engine
 from kinerja import identifiers
 from kinerja.period import Period
 from tasks import warehouse
+
+if TYPE_CHECKING:
+    from tasks.explain.calibration import Calibration
 
 # Labels and formats live in report_text; they stay importable from here (change_labels,
 # workbook and older callers import them from tasks.report).
@@ -140,6 +143,9 @@ class ReportData:
     # unit_code, unit_name, parent_unit_code, opd_code, depth, order: every unit shown, with the
     # top-level unit (OPD) it belongs to and its place in the OPD's tree.
     organisation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Rater calibration (issue 12): from the run's ratings, which the warehouse does not hold;
+    # None when the caller could not give it.
+    calibration: Calibration | None = None
 
     @property
     def title(self) -> str:
@@ -548,13 +554,16 @@ def write_report(data: ReportData, reports_dir: str | Path) -> Path:
 
 def write_reports(engine: Engine, agency_code: str, period_id: str,
                   reports_dir: str | Path,
+                  calibration: Calibration | None = None,
                   timings: dict[str, float] | None = None) -> dict[str, str]:
-    """The HTML reports and the HR workbooks of the agency-period's current publication."""
+    """The HTML reports and the HR workbooks of the agency-period's current publication (with
+    the rater calibration when given: tasks/explain/calibration.py)."""
     from tasks.workbook import write_workbook
 
     timings = {} if timings is None else timings
     started = time.perf_counter()
     data = load_report_data(engine, agency_code, period_id)
+    data.calibration = calibration
     timings["load"] = time.perf_counter() - started
     outputs = write_pages(data, reports_dir, timings)
     started = time.perf_counter()

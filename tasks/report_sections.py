@@ -6,13 +6,13 @@ shows counts, per-OPD rows and the N lowest and highest, never lists of people),
 top-level unit: its units nested, its people and follow-ups in full) and `quality` (every
 quarantine reason and every expectation of the suite).
 
-To add a section (e.g. rater calibration): write
+To add a section (as the agency page's rater calibration, `kalibrasi`, was added): write
 
-    @section("opd", "kalibrasi", "Kalibrasi penilai")
-    def _calibration(scope: Scope) -> dict[str, Any]:
+    @section("index", "kalibrasi", "Kalibrasi penilai")
+    def _index_calibration(scope: Scope) -> dict[str, Any]:
         return {...}                          # what the template shows
 
-and `templates/sections/opd/kalibrasi.html.j2`, which receives it as `s` (and `scope`, `links`,
+and `templates/sections/index/kalibrasi.html.j2`, which receives it as `s` (and `scope`, `links`,
 `data`). Sections appear in the order they are registered; the table of contents follows.
 """
 
@@ -53,6 +53,8 @@ CHART_ENDS = 10
 SCATTER_MARKS = 10
 # Quarantine reason kinds on the index (all are on the quality page).
 INDEX_REASONS = 12
+# Lenient raters named in sentences on the index (all are in the workbook's Kalibrasi Penilai).
+CALIBRATION_SENTENCES = 100
 # Quarantined rows shown per dataset on the quality page; the workbook and the quarantine
 # table hold every row.
 QUARANTINE_SAMPLE = 50
@@ -481,6 +483,65 @@ def _index_quality(scope: Scope) -> dict[str, Any]:
 @section("index", "asal-usul", "Asal-usul data")
 def _index_lineage(scope: Scope) -> dict[str, Any]:
     return {"run": scope.data.run, "datasets": per_dataset(scope.data.source_files)}
+
+
+@section("index", "kalibrasi", "Kalibrasi penilai")
+def _index_calibration(scope: Scope) -> dict[str, Any]:
+    """The rater calibration (issue 12, tasks/explain/calibration.py) summed per OPD, with the
+    raters above their unit's curve in sentences (at most CALIBRATION_SENTENCES): the index
+    grows with the OPDs, not with the units or raters; every rater's row, with its unit, is in
+    the workbook's Kalibrasi Penilai sheet."""
+    data = scope.data
+    calibration = data.calibration
+    if calibration is None or not calibration.available:
+        note = calibration.note if calibration is not None and calibration.note else (
+            "data penilaian atasan (ratings.csv) run ini tidak tersedia untuk laporan ini")
+        return {"available": False, "note": note}
+    names = dict(zip(data.employees["nip"].astype(str), data.employees["name"].astype(str),
+                     strict=True))
+    unit_names = dict(zip(data.units["unit_code"].astype(str),
+                          data.units["unit_name"].astype(str), strict=True))
+    opd_of = dict(zip(data.units["unit_code"].astype(str), data.units["opd_code"], strict=True))
+    opd_names = dict(zip(data.opds["unit_code"], data.opds["unit_name"], strict=True))
+    calibration.with_names(names, unit_names)
+    records_ = calibration.records()
+    opds: dict[str, dict[str, Any]] = {}
+    seen_units: set[str] = set()
+    for row in records_:
+        unit = str(row["unit_code"])
+        opd = opd_of.get(unit)
+        code = opd if isinstance(opd, str) else unit
+        entry = opds.setdefault(code, {
+            "unit_name": opd_names.get(code, unit_names.get(code, code)),
+            "href": scope.links.opd(code) if code in opd_names else None,
+            "units": 0, "bounded": 0, "raters": 0, "employees": 0, "top": 0.0,
+            "exceeding": 0, "exceeding_units": set()})
+        if unit not in seen_units:
+            seen_units.add(unit)
+            entry["units"] += 1
+            entry["bounded"] += int(row["top_bound"] is not None)
+        entry["raters"] += 1
+        entry["employees"] += int(row["employees"])
+        entry["top"] += float(row["top_share"] or 0.0) * int(row["employees"])
+        if row["exceeds"]:
+            entry["exceeding"] += 1
+            entry["exceeding_units"].add(unit)
+    rows = []
+    for entry in opds.values():
+        entry["top_share"] = entry.pop("top") / entry["employees"] if entry["employees"] else None
+        entry["exceeding_units"] = len(entry["exceeding_units"])
+        rows.append(entry)
+    rows.sort(key=lambda r: (-r["exceeding"], r["unit_name"]))
+    return {
+        "available": True,
+        "rows": rows,
+        "raters": len(records_),
+        "employees": sum(r["employees"] for r in rows),
+        "agency_top_share": records_[0]["agency_top_share"] if records_ else None,
+        "lenient": calibration.lenient[:CALIBRATION_SENTENCES],
+        "lenient_total": len(calibration.lenient),
+        "unbounded": len(calibration.unbounded_units()),
+    }
 
 
 # One OPD --------------------------------------------------------------------------------------

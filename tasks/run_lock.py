@@ -19,11 +19,21 @@ crashed run never blocks the next one:
 - MySQL / MariaDB: `GET_LOCK` on a connection held for the run;
 - SQLite: an OS file lock (flock) on `<database>.run-locks/<agency>_<period>.lock`;
 - another database: no run lock (a warning); publications are still atomic.
+
+A session lock lives on one connection, which can end while its run goes on (an administrator's
+pg_terminate_backend, a server restart, a firewall dropping an idle connection): the lock is then
+gone, and a second run may take it. So the lock's connection is kept from idling out (TCP
+keepalives, no idle-session timeout), and the lock is checked again where it matters, inside the
+publishing transaction (`check_held`, with the `LockToken` the lock hands out): a run whose lock
+was lost fails there instead of publishing. The check and the commit are not one instant, but
+the publication also holds the agency's transaction lock, so a run that took the lock meanwhile
+publishes after this one commits, never interleaved and never overwritten by the older run.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import threading
@@ -50,6 +60,23 @@ class RunInProgressError(RuntimeError):
     """Another run of the same agency and period held the lock for longer than we may wait."""
 
 
+class RunLockLost(RuntimeError):
+    """The run's lock ended before its publication (its connection dropped, or its file was
+    replaced): another run may hold it now, so this run must not publish."""
+
+
+# What a publishing transaction needs to check that the run still holds its lock: plain values,
+# so that it can be handed to a Prefect task. None when there is no lock to check.
+LockToken = dict[str, Any]
+
+# The lock connection must not be closed for being idle: libpq TCP keepalives keep firewalls and
+# NAT from dropping it and notice a dead peer; the session settings lift the servers' own idle
+# timeouts (PostgreSQL 14+ idle_session_timeout; MySQL's wait_timeout, 8 hours by default).
+_PG_KEEPALIVES = {"keepalives": "1", "keepalives_idle": "60", "keepalives_interval": "10",
+                  "keepalives_count": "6"}
+_MYSQL_MAX_WAIT_TIMEOUT_S = 31_536_000
+
+
 def lock_key(agency_code: str, period_id: str) -> str:
     return f"kinerja.run:{agency_code}:{period_id}"
 
@@ -61,28 +88,70 @@ class _Backend:
     def release(self) -> None:
         raise NotImplementedError
 
+    def token(self) -> LockToken | None:
+        return None
+
 
 class _SessionLock(_Backend):
     """A database session lock (PostgreSQL advisory lock, MySQL GET_LOCK) on its own
     connection, in autocommit so that the connection never sits idle in a transaction."""
 
     def __init__(self, url: str, key: str) -> None:
-        self.engine = warehouse.make_engine(url)
+        parsed = sa.make_url(url)
+        self.dialect = "postgresql" if parsed.get_backend_name() in ("postgresql",
+                                                                     "postgres") else "mysql"
+        if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg",
+                                 "postgresql+psycopg2"):
+            parsed = parsed.update_query_dict(
+                {k: v for k, v in _PG_KEEPALIVES.items() if k not in parsed.query})
+        self.engine = warehouse.make_engine(parsed.render_as_string(hide_password=False))
         self.key = key
         self.conn: Connection | None = None
-        dialect = self.engine.dialect.name
-        if dialect == "postgresql":
-            self.acquire_sql = "SELECT pg_try_advisory_lock(hashtextextended(:key, 0))"
+        self.identity: LockToken | None = None
+        if self.dialect == "postgresql":
+            self.acquire_sql = ("SELECT pg_try_advisory_lock(hashtextextended(:key, 0)), "
+                                "hashtextextended(:key, 0)")
             self.release_sql = "SELECT pg_advisory_unlock(hashtextextended(:key, 0))"
         else:
-            self.acquire_sql = "SELECT GET_LOCK(:key, 0)"
+            self.acquire_sql = "SELECT GET_LOCK(:key, 0), NULL"
             self.release_sql = "SELECT RELEASE_LOCK(:key)"
+
+    def _connect(self) -> Connection:
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            if self.dialect == "postgresql":
+                if conn.dialect.server_version_info >= (14,):
+                    conn.execute(sa.text("SET idle_session_timeout = 0"))
+            else:
+                conn.execute(sa.text(f"SET SESSION wait_timeout = {_MYSQL_MAX_WAIT_TIMEOUT_S}"))
+        except sa.exc.DBAPIError as error:  # a server that forbids it: the check still guards
+            log.warning("run lock connection keeps its server's idle timeout: %s", error)
+        return conn
 
     def try_acquire(self) -> bool:
         if self.conn is None:
-            self.conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = self.conn.execute(sa.text(self.acquire_sql), {"key": self.key}).scalar()
-        return bool(got)
+            self.conn = self._connect()
+        got, hashed = self.conn.execute(sa.text(self.acquire_sql), {"key": self.key}).one()
+        if not got:
+            return False
+        # Who holds it: the backend (pid and start time, as a pid can be reused) or the MySQL
+        # connection id, so the publishing transaction can check that it still does.
+        if self.dialect == "postgresql":
+            pid, started = self.conn.execute(sa.text(
+                "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+            )).one()
+            unsigned = int(hashed) & 0xFFFF_FFFF_FFFF_FFFF
+            self.identity = {"kind": "postgresql", "key": self.key, "pid": int(pid),
+                             "backend_start": started.isoformat(),
+                             "classid": unsigned >> 32, "objid": unsigned & 0xFFFF_FFFF}
+        else:
+            connection_id = self.conn.execute(sa.text("SELECT CONNECTION_ID()")).scalar_one()
+            self.identity = {"kind": "mysql", "key": self.key,
+                             "connection_id": int(connection_id)}
+        return True
+
+    def token(self) -> LockToken | None:
+        return self.identity
 
     def release(self) -> None:
         if self.conn is not None:
@@ -94,6 +163,7 @@ class _SessionLock(_Backend):
             finally:
                 self.conn.close()
                 self.conn = None
+        self.identity = None
         self.engine.dispose()
 
 
@@ -123,6 +193,15 @@ class _FileLock(_Backend):
             return False
         self.handle = handle
         return True
+
+    def token(self) -> LockToken | None:
+        if self.handle is None:
+            return None
+        # The lock cannot end while this process lives, but the file can be deleted or replaced
+        # under it, and a second run would then lock the new file.
+        held = os.fstat(self.handle.fileno())
+        return {"kind": "file", "path": str(self.path), "device": held.st_dev,
+                "inode": held.st_ino}
 
     def release(self) -> None:
         if self.handle is not None:
@@ -255,6 +334,11 @@ class RunLock:
             logger.info("run lock of %s %s acquired after %.0f s", self.agency_code,
                         self.period_id, time.monotonic() - started)
 
+    def token(self) -> LockToken | None:
+        """What `check_held` needs to tell, inside another connection's transaction, that this
+        lock is still held; None while it is not held or where there is nothing to check."""
+        return self._backend.token() if self._backend is not None else None
+
     def release(self) -> None:
         """Idempotent: safe in a `finally` whether or not `acquire` succeeded."""
         if self._backend is not None:
@@ -269,3 +353,46 @@ class RunLock:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.release()
+
+
+def check_held(conn: Connection, token: LockToken | None) -> None:
+    """Raise `RunLockLost` unless the lock described by `token` is still held by the same
+    connection (or file) that took it. Called inside the publishing transaction."""
+    if token is None:
+        return
+    kind = token["kind"]
+    if kind == "postgresql":
+        # pg_locks is readable by every role, and pg_stat_activity shows a role its own
+        # sessions; the backend's start time tells a reused pid apart.
+        held = conn.execute(sa.text(
+            "SELECT count(*) FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.classid::bigint = :classid AND l.objid::bigint = :objid "
+            "AND l.pid = :pid AND a.backend_start = CAST(:backend_start AS timestamptz)"
+        ), {k: token[k] for k in ("classid", "objid", "pid", "backend_start")}).scalar_one()
+        if not held:
+            raise RunLockLost(
+                f"run lock {token['key']} was lost: its connection (PostgreSQL backend "
+                f"{token['pid']}) ended during the run, so another run may hold it; not "
+                "publishing")
+    elif kind == "mysql":
+        holder = conn.execute(sa.text("SELECT IS_USED_LOCK(:key)"),
+                              {"key": token["key"]}).scalar_one_or_none()
+        if holder is None or int(holder) != token["connection_id"]:
+            raise RunLockLost(
+                f"run lock {token['key']} was lost: its connection ({token['connection_id']}) "
+                f"ended during the run{'' if holder is None else f'; connection {holder} holds it'}"
+                "; not publishing")
+    elif kind == "file":
+        try:
+            current = os.stat(token["path"])
+            same = (current.st_dev, current.st_ino) == (token["device"], token["inode"])
+        except OSError:
+            same = False
+        if not same:
+            raise RunLockLost(
+                f"run lock file {token['path']} was removed or replaced during the run, so "
+                "another run may hold it; not publishing")
+    else:
+        raise ValueError(f"unknown run lock token kind {kind!r}")

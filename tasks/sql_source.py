@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from kinerja.config import SqlSource
+from kinerja.config import InputLimits, SqlSource
 from kinerja.period import Period
 from schemas.sources import DATASETS
 from tasks.extract import (
@@ -45,6 +45,7 @@ from tasks.extract import (
     SourceFile,
     _normalise_header,
     extract_dataset,
+    size_text,
 )
 from tasks.transient import is_transient
 from tasks.warehouse import SQL_DIR, redact_url
@@ -56,16 +57,17 @@ _ENV_REF_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def extract_raw(dataset: str, folder: str | Path, source: SqlSource | None = None,
-                agency_code: str = "", period: Period | None = None) -> RawDataset:
+                agency_code: str = "", period: Period | None = None,
+                limits: InputLimits | None = None) -> RawDataset:
     """One dataset of a run: from its SQL source when the agency configures one, else from the
     landing-zone period folder."""
     if source is None:
-        return extract_dataset(Path(folder), dataset)
+        return extract_dataset(Path(folder), dataset, limits)
     if source.dataset != dataset:
         raise ValueError(f"the SQL source of {source.dataset} cannot give {dataset}")
     if period is None:
         raise ValueError("a SQL source needs the period for its query parameters")
-    return extract_sql(source, agency_code, period)
+    return extract_sql(source, agency_code, period, limits)
 
 
 def query_path(query: str) -> Path:
@@ -118,9 +120,9 @@ def sql_text(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if value != value:  # NaN
-            return None
-        return str(int(value)) if value.is_integer() else repr(value)
+        # NaN and infinities stay visible ("nan", "inf"): validation quarantines them as not a
+        # number instead of reading NaN as an empty (a weight of 1) or inf as a value.
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, datetime):
@@ -155,12 +157,15 @@ def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return log
 
 
-def extract_sql(source: SqlSource, agency_code: str, period: Period) -> RawDataset:
+def extract_sql(source: SqlSource, agency_code: str, period: Period,
+                limits: InputLimits | None = None) -> RawDataset:
     """Run the source's query for one agency-period and return its rows as a raw text dataset.
 
     A transient database fault propagates as it is (the task retries it); any other failure of
     the query or its result is a `DatasetError` naming the query, never the URL's password.
+    The rows' text counts as a file against `limits.max_file_bytes`: reading stops there.
     """
+    max_bytes = (limits or InputLimits()).max_file_bytes
     dataset = DATASETS[source.dataset]
     ref = query_ref(source.query)
     path = query_path(source.query)
@@ -206,6 +211,10 @@ def extract_sql(source: SqlSource, agency_code: str, period: Period) -> RawDatas
                 ).encode()
                 digest.update(canonical)
                 size += len(canonical)
+                if size > max_bytes:
+                    raise DatasetError(ref, f"the query's rows exceed the limit of "
+                                            f"{size_text(max_bytes)} of text (setting "
+                                            "limits.max_file_mb)")
                 frame = pd.DataFrame({name: pd.Series(values, dtype="str")
                                       for name, values in zip(names, texts, strict=True)})
                 frame[LINE_COLUMN] = pd.RangeIndex(first_line, first_line + len(frame))

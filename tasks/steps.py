@@ -7,6 +7,7 @@ the URL (an engine is neither serialisable nor cacheable).
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
-from kinerja.config import SqlSource
+from kinerja.config import InputLimits, SqlSource, load_settings
 from kinerja.period import Period
 from kinerja.policy import load_policy
 from schemas.outputs import FACT_TABLES
@@ -55,8 +56,8 @@ class WorkFolder:
         return (self.root / kind / f"{name}.parquet").is_file()
 
 
-def _context(work: WorkFolder, period: Period) -> ValidationContext:
-    ctx = ValidationContext(period)
+def _context(work: WorkFolder, period: Period, limits: InputLimits) -> ValidationContext:
+    ctx = ValidationContext(period).with_limits(limits)
     for name in ("units", "employees"):
         if work.has("accepted", name):
             stub = ValidatedDataset(
@@ -73,21 +74,48 @@ def prepare_warehouse(warehouse_url: str) -> None:
 
 
 @task(name="open-run", cache_policy=NONE, **resilient("open-run"))
-def open_run(warehouse_url: str, **run: Any) -> None:
-    publisher.start_run(warehouse.make_engine(warehouse_url), **run)
+def open_run(warehouse_url: str, work_dir: str | None = None, abandon: bool = False,
+             **run: Any) -> list[str]:
+    """Record the run (`publish.start_run`). With `abandon` (the run holds its run lock), also
+    mark failed ("abandoned") the agency-period's other runs still on record as running, which
+    are necessarily dead, and returns their ids; their work folders under `work_dir` go, as do
+    those that published runs killed before removing them left behind."""
+    engine = warehouse.make_engine(warehouse_url)
+    try:
+        publisher.start_run(engine, **run)
+        if not abandon:
+            return []
+        abandoned = publisher.abandon_runs(engine, run["agency_code"], run["period_id"],
+                                           by_run_id=run["run_id"])
+        folders = ({p.name: p for p in Path(work_dir).iterdir() if p.is_dir()}
+                   if work_dir and Path(work_dir).is_dir() else {})
+        leftover = publisher.finished_runs(engine, run["agency_code"], run["period_id"],
+                                           sorted(folders))
+    finally:
+        engine.dispose()
+    for run_id in abandoned:
+        get_run_logger().warning("run %s of %s %s was still on record as running without its "
+                                 "lock: marked failed (abandoned)", run_id, run["agency_code"],
+                                 run["period_id"])
+    for run_id in leftover:
+        shutil.rmtree(folders[run_id], ignore_errors=True)
+    return abandoned
 
 
 @task(name="validate", task_run_name="validate-{dataset}", cache_policy=NONE,
       **resilient("validate"))
 def validate_source(dataset: str, folder: str, period_id: str, work_root: str,
-                    source: SqlSource | None = None, agency_code: str = "") -> dict[str, Any]:
+                    source: SqlSource | None = None, agency_code: str = "",
+                    limits: InputLimits | None = None) -> dict[str, Any]:
     """Extract one dataset (from its SQL source when the agency configures one, else from the
-    landing zone), validate it, stage accepted and quarantined rows.
+    landing zone), validate it, stage accepted and quarantined rows. `limits` default to the
+    settings' (`[limits]` of kinerja.toml and their environment variables).
     Returns the row accounting per file (or query)."""
     work = WorkFolder(work_root)
     period = Period.parse(period_id)
-    raw = extract_raw(dataset, folder, source, agency_code, period)
-    validated = validate_dataset(raw, _context(work, period))
+    limits = limits or load_settings().limits
+    raw = extract_raw(dataset, folder, source, agency_code, period, limits)
+    validated = validate_dataset(raw, _context(work, period, limits))
     work.write("accepted", dataset, validated.accepted)
     work.write("quarantine", dataset, validated.quarantine)
     if dataset in ("units", "employees"):
@@ -170,8 +198,10 @@ def score(agency_code: str, period_id: str, policy_ref: str, work_root: str) -> 
 
 @task(name="publish", cache_policy=NONE, **resilient("publish"))
 def publish(warehouse_url: str, run_id: str, agency_code: str, agency_name: str | None,
-            period_id: str, work_root: str, counts: dict[str, int]) -> str:
-    """Publish the run's frames; returns the agency name as published."""
+            period_id: str, work_root: str, counts: dict[str, int],
+            run_lock: dict[str, Any] | None = None) -> str:
+    """Publish the run's frames; returns the agency name as published. `run_lock` is the run
+    lock's token, checked in the publishing transaction (tasks/run_lock.py)."""
     work = WorkFolder(work_root)
     return publisher.publish_period(
         warehouse.make_engine(warehouse_url),
@@ -183,12 +213,20 @@ def publish(warehouse_url: str, run_id: str, agency_code: str, agency_name: str 
         employees=work.read("accepted", "employees"),
         facts={table: work.read("facts", table) for table in FACT_TABLES},
         counts=counts,
+        run_lock=run_lock,
     )
 
 
 @task(name="close-failed-run", cache_policy=NONE, **resilient("close-failed-run"))
-def close_failed_run(warehouse_url: str, run_id: str, message: str) -> None:
-    publisher.fail_run(warehouse.make_engine(warehouse_url), run_id, message)
+def close_failed_run(warehouse_url: str, run_id: str, message: str,
+                     record: dict[str, Any] | None = None) -> None:
+    """Record the run's failure; `record` (start_run's fields) records a run that failed before
+    it was opened."""
+    engine = warehouse.make_engine(warehouse_url)
+    try:
+        publisher.fail_run(engine, run_id, message, record=record)
+    finally:
+        engine.dispose()
 
 
 @task(name="check", cache_policy=NONE, **resilient("check"))
@@ -207,8 +245,20 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
 
 @task(name="report", cache_policy=NONE, **resilient("report"))
 def write_reports(warehouse_url: str, agency_code: str, period_id: str,
-                  reports_dir: str) -> dict[str, str]:
-    """The HTML report and the HR workbook of the agency-period's publication: their paths."""
+                  reports_dir: str, work_root: str | None = None,
+                  policy_ref: str | None = None) -> dict[str, str]:
+    """The HTML report and the HR workbook of the agency-period's publication: their paths.
+    With the run's work folder, the rater calibration comes from the ratings the run scored."""
+    from tasks.explain.sources import report_calibration
     from tasks.report import write_reports as write
 
-    return write(warehouse.make_engine(warehouse_url), agency_code, period_id, reports_dir)
+    engine = warehouse.make_engine(warehouse_url)
+    work = WorkFolder(work_root) if work_root else None
+    ratings = work.read("accepted", "ratings") if work and work.has("accepted", "ratings") \
+        else None
+    calibration = report_calibration(
+        engine, agency_code, period_id, ratings=ratings,
+        policy=load_policy(policy_ref) if policy_ref else None,
+        landing_root=None if ratings is not None else load_settings().agency_landing(
+            agency_code))
+    return write(engine, agency_code, period_id, reports_dir, calibration)

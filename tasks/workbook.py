@@ -13,8 +13,9 @@ formula: that writer has no way to write one, and text Excel would read as a for
 (`=`, `+`, `-`, `@`, tab, CR, LF, their full-width forms, an error literal) carries Excel's own
 quote prefix.
 
-To add a sheet (e.g. rater calibration): one `Sheet(...)` in `SHEET_SPECS`, with its columns and
-a function that picks its rows from the report data (see the existing ones).
+To add a sheet: one `Sheet(...)` in `SHEET_SPECS`, with its columns and a function that picks its
+rows from the report data (see the existing ones; `Kalibrasi Penilai`, the rater calibration of
+issue 12, has columns that depend on the data).
 """
 
 from __future__ import annotations
@@ -252,7 +253,9 @@ class Part:
 @dataclass(frozen=True)
 class Sheet:
     name: str  # Excel allows 31 characters and no `/`
-    columns: Sequence[Column]
+    # Fixed columns, or a function of the workbook's part when they depend on the data
+    # (the calibration's rating labels); such a sheet has per_opd_rows False.
+    columns: Sequence[Column] | Callable[[Part], Sequence[Column]]
     rows: Callable[[Part], pd.DataFrame]
     agency_only: bool = False  # not in the OPD workbooks
     # Rows prepared once over the agency and taken per OPD by `opd_code`; False for a small
@@ -266,6 +269,64 @@ def _distribution_rows(part: Part) -> pd.DataFrame:
         ["unit_order", "_p"])
 
 
+def _calibration_unit_names(data: ReportData) -> dict[str, str]:
+    return dict(zip(data.units["unit_code"].astype(str), data.units["unit_name"].astype(str),
+                    strict=True))
+
+
+def _calibration_columns(part: Part) -> Sequence[Column]:
+    """The rater calibration (issue 12, tasks/explain/calibration.py): one row per rater and
+    unit, each share beside the unit's and the agency's; or one column saying why it is
+    missing. Every text goes through the writer's text path (never a formula)."""
+    data = part.data
+    calibration = data.calibration
+    if calibration is None or not calibration.available:
+        return (Column("Keterangan", _get("note")),)
+    names = dict(zip(data.employees["nip"].astype(str), data.employees["name"].astype(str),
+                     strict=True))
+    unit_names = _calibration_unit_names(data)
+    calibration.with_names(names, unit_names)
+    shares: list[Column] = []
+    for kind, kind_label in (("results", "Hasil Kerja"), ("behavior", "Perilaku")):
+        for label in calibration.rating_labels():
+            for prefix, whose in (("", "Penilai"), ("unit_", "Unit"), ("agency_", "Instansi")):
+                shares.append(Column(f"{kind_label} {RATING_LABELS.get(label, label)} ({whose})",
+                                     _get(f"{prefix}{kind}_{label}"), SHARE))
+    for prefix, whose in (("", "Penilai"), ("unit_", "Unit"), ("agency_", "Instansi")):
+        shares.append(Column(f"Sangat Baik ({whose})", _get(f"{prefix}top_share"), SHARE))
+
+    def each(function: Callable[[dict[str, Any]], Any]) -> Callable[[pd.DataFrame], Any]:
+        return lambda frame: pd.Series([function(r) for r in frame.to_dict("records")],
+                                       index=frame.index, dtype=object)
+
+    return (
+        Column("Periode", each(lambda r: data.period.id)),
+        Column("Kode Unit", _get("unit_code")),
+        Column("Unit Kerja", each(lambda r: unit_names.get(r["unit_code"], r["unit_code"]))),
+        Column("Predikat Organisasi", _coded("org_predikat", ORG_PREDIKAT_LABELS)),
+        Column("NIP Penilai", _get("rater_nip")),
+        Column("Nama Penilai", each(lambda r: names.get(r["rater_nip"]) if r["rater_nip"]
+                                    else "(tanpa NIP penilai)")),
+        Column("Pegawai Dinilai", _get("employees"), COUNT),
+        Column("Pegawai Dinilai di Unit", _get("unit_employees"), COUNT),
+        *shares,
+        Column("Batas Kurva Sangat Baik", _get("top_bound"), SHARE),
+        Column("Melebihi Kurva", _yes_no("exceeds")),
+        Column("Keterangan", each(lambda r: calibration.sentences.get(
+            (str(r["unit_code"]), str(r["rater_nip"])), ""))),
+    )
+
+
+def _calibration_rows(part: Part) -> pd.DataFrame:
+    calibration = part.data.calibration
+    if calibration is None or not calibration.available:
+        note = calibration.note if calibration is not None and calibration.note else (
+            "data penilaian atasan (ratings.csv) run ini tidak tersedia untuk buku kerja ini")
+        return pd.DataFrame({"note": [f"Kalibrasi penilai tidak tersedia: {note}."]})
+    assert calibration.table is not None
+    return pd.DataFrame(calibration.records(), columns=list(calibration.table.columns))
+
+
 SHEET_SPECS: tuple[Sheet, ...] = (
     Sheet("Penilaian", APPRAISAL_COLUMNS, lambda p: p.employees),
     Sheet("Tindak Lanjut", FOLLOWUP_COLUMNS, lambda p: p.employees),
@@ -274,6 +335,8 @@ SHEET_SPECS: tuple[Sheet, ...] = (
     Sheet("Distribusi Predikat", DISTRIBUTION_COLUMNS, _distribution_rows),
     Sheet("Kurva Distribusi", CHECK_COLUMNS, lambda p: p.checks),
     Sheet("Karantina", QUARANTINE_COLUMNS, lambda p: p.data.quarantine, agency_only=True),
+    Sheet("Kalibrasi Penilai", _calibration_columns, _calibration_rows, agency_only=True,
+          per_opd_rows=False),
     Sheet("Keterangan", ABOUT_COLUMNS, lambda p: pd.DataFrame(_about(p)), per_opd_rows=False),
 )
 SUMMARY_SHEET = "Ringkasan"
@@ -359,6 +422,7 @@ def _prepare(data: ReportData) -> dict[str, _Prepared]:
     for spec in SHEET_SPECS:
         if not spec.per_opd_rows:
             continue
+        assert not callable(spec.columns)
         frame = spec.rows(part).reset_index(drop=True)
         by_opd = None
         if "opd_code" in frame:
@@ -451,7 +515,8 @@ def _write(path: Path, data: ReportData, opd: dict[str, Any] | None) -> Path:
             sheet_title = f"{title} — {spec.name}"
             if not spec.per_opd_rows:
                 frame = spec.rows(part)
-                book.table(spec.name, [prepare_column(c, frame) for c in spec.columns],
+                columns = spec.columns(part) if callable(spec.columns) else spec.columns
+                book.table(spec.name, [prepare_column(c, frame) for c in columns],
                            print_title=sheet_title)
                 continue
             ready = prepared[spec.name]

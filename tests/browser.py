@@ -152,12 +152,15 @@ def _devtools_url(user_data: Path, process: subprocess.Popen[bytes]) -> str:
 
 def visit(page: Path, *, screenshots: dict[str, Path] | None = None,
           evaluate: dict[str, str] | None = None, width: int = 1280, height: int = 900,
-          settle_s: float = 0.5, timeout: float = 60.0, offline: bool = True) -> PageVisit:
+          settle_s: float = 0.5, timeout: float = 60.0, offline: bool = True,
+          media: str | None = None, pdf: Path | None = None) -> PageVisit:
     """Open `page` in headless Chromium, wait for its load event, read `evaluate` expressions
     (name -> JavaScript expression returning JSON) and take screenshots: name -> path, where the
     name `viewport` is the first screen, `full` the whole page and any other name a CSS selector
     whose element is shot (heights capped at 12,000 px). With `offline` (the default) the
-    page's network is switched off."""
+    page's network is switched off. `media` emulates a CSS media type (`print`) before anything
+    is read; `pdf` prints the page to that file as Chromium prints it (the page's own CSS page
+    size and margins, backgrounds included), after `evaluate`."""
     chromium = require_chromium()
     url = page.resolve().as_uri()
     user_data = Path(tempfile.mkdtemp(prefix="kinerja-chromium-"))
@@ -182,6 +185,8 @@ def visit(page: Path, *, screenshots: dict[str, Path] | None = None,
                 "uploadThroughput": -1})
         devtools.call("Emulation.setDeviceMetricsOverride", {
             "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        if media:
+            devtools.call("Emulation.setEmulatedMedia", {"media": media})
         devtools.call("Page.navigate", {"url": url})
         devtools.wait_for("Page.loadEventFired", timeout)
         devtools.drain(settle_s)
@@ -193,6 +198,11 @@ def visit(page: Path, *, screenshots: dict[str, Path] | None = None,
             if "exceptionDetails" in reply:
                 raise RuntimeError(f"evaluating {name}: {reply['exceptionDetails']}")
             result.values[name] = reply["result"].get("value")
+        if pdf is not None:
+            printed = devtools.call("Page.printToPDF", {
+                "preferCSSPageSize": True, "printBackground": True}, timeout=timeout)
+            pdf.parent.mkdir(parents=True, exist_ok=True)
+            pdf.write_bytes(base64.b64decode(printed["data"]))
         for name, path in (screenshots or {}).items():
             params: dict[str, Any] = {"format": "png"}
             if name == "full":

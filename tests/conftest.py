@@ -94,3 +94,18 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def prefect_server_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One real Prefect server for the session (tests/prefect_server.py) with the `kinerja`
+    process work pool and prefect.yaml deployed (`prefect deploy --all`); yields the
+    environment that talks to it. Shared by the tests that need a worker or the server's
+    automations, so the suite starts one server, not one per test."""
+    from tests.prefect_server import prefect_cli, prefect_server
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    with prefect_server(home) as env:
+        prefect_cli(env, "work-pool", "create", "kinerja", "--type", "process")
+        prefect_cli(env, "deploy", "--all")
+        yield env

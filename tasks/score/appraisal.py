@@ -29,17 +29,25 @@ COMPONENT_COLUMNS = {
 }
 
 
+def counting_rows(ratings: pd.DataFrame) -> np.ndarray:
+    """Positions (int64) of the rating row that counts for each nip: its latest by rated_at (of
+    equal rated_at, the later in the input), in nip order."""
+    order = pd.DataFrame(
+        {"nip": ratings["nip"].astype(TEXT).to_numpy(), "rated_at": ratings["rated_at"].to_numpy()}
+    ).sort_values(["nip", "rated_at"], kind="stable")
+    return order.drop_duplicates("nip", keep="last").index.to_numpy(dtype=np.int64)
+
+
 def latest_ratings(ratings: pd.DataFrame, aspects: tuple[str, ...]) -> pd.DataFrame:
     """The counting rating of every rated nip: its latest row by rated_at, indexed by nip."""
     columns = ["results_rating", "behavior_rating", *aspects]
     if ratings.empty:
         return pd.DataFrame({c: pd.Series(dtype=TEXT) for c in columns}).rename_axis("nip")
-    frame = pd.DataFrame({"nip": ratings["nip"].astype(TEXT), "rated_at": ratings["rated_at"]})
+    counting = ratings.iloc[counting_rows(ratings)]
+    latest = pd.DataFrame({"nip": counting["nip"].astype(TEXT)})
     for column in columns:
-        frame[column] = column_or_na(ratings, column).astype(TEXT)
-    frame = frame.sort_values(["nip", "rated_at"], kind="stable")
-    latest = frame.drop_duplicates("nip", keep="last").set_index("nip")
-    return latest[columns]
+        latest[column] = column_or_na(counting, column).astype(TEXT)
+    return latest.set_index("nip")[columns]
 
 
 def behavior_scores(latest: pd.DataFrame, rules: ScoringRules) -> pd.Series:

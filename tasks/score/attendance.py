@@ -103,6 +103,18 @@ def longest_runs(mask: np.ndarray) -> np.ndarray:
     return total.reshape(rows, cols + 1).max(axis=1).astype(np.int64)
 
 
+def longest_run_span(mask: np.ndarray) -> tuple[int, int]:
+    """(start, length) of the first longest run of True in a 1-D bool array; (0, 0) without
+    any True. Its length is `longest_runs` of that row; the start tells which days they were."""
+    values = np.asarray(mask, dtype=bool)
+    if not values.any():
+        return 0, 0
+    edges = np.diff(np.r_[0, values.astype(np.int8), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    longest = int(np.argmax(ends - starts))  # argmax takes the first of equal lengths
+    return int(starts[longest]), int(ends[longest] - starts[longest])
+
+
 def merge_days(
     employee: np.ndarray,
     day: np.ndarray,
@@ -135,14 +147,18 @@ def merge_days(
     return rank.reshape(shape), first_in.reshape(shape), last_out.reshape(shape)
 
 
-def score_attendance(
+def merged_grid(
     employees: pd.DataFrame,
     attendance: pd.DataFrame,
     days: WorkingDays,
     rules: AttendanceRules,
-) -> pd.DataFrame:
-    """Per employee, in `employees`' row order: the fact_attendance figures (without keys) plus
-    `longest_absence_run`, the longest run of consecutive absent working days."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every employee's active working days with their merged rows: (active, status, check_in,
+    check_out) grids of shape (E, W), rows in `employees`' order.
+
+    `status` is the rank in the policy's merge precedence, the absent status where an active
+    day has no row, -1 on inactive cells; the check grids are as `merge_days` gives them.
+    """
     n_employees, n_days = len(employees), days.count
     precedence = rules.merge_precedence
     present_rank = precedence.index(rules.present_status)
@@ -171,26 +187,70 @@ def score_attendance(
     # An active working day with no row is absent; inactive cells get a rank no status has.
     status[status == np.iinfo(np.int8).max] = absent_rank
     status[~active] = -1
+    return active, status, check_in, check_out
 
-    present = status == present_rank
+
+def present_penalties(
+    status: np.ndarray,
+    check_in: np.ndarray,
+    check_out: np.ndarray,
+    days: WorkingDays,
+    rules: AttendanceRules,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """TL and PSW of every cell of `merged_grid`: (late minutes, early minutes, late deduction,
+    early deduction, late hit, early hit); all zero / False on cells whose status is not the
+    present one. A missing check_in (check_out) is the policy's missing-time deduction and a
+    hit, without minutes."""
+    present = status == rules.merge_precedence.index(rules.present_status)
     late = np.where(present, late_minutes(check_in, days.start_seconds[None, :]), 0)
     early = np.where(present, early_minutes(check_out, days.end_seconds[None, :]), 0)
     late_deduction, late_hit = tier_deduction(late, rules.late_tiers)
     early_deduction, early_hit = tier_deduction(early, rules.early_tiers)
     no_in = present & np.isnan(check_in)
     no_out = present & np.isnan(check_out)
-    del check_in, check_out
     late_deduction[no_in] = rules.missing_check_in_deduction
     early_deduction[no_out] = rules.missing_check_out_deduction
     late_hit = (late_hit | no_in) & present
     early_hit = (early_hit | no_out) & present
+    return late, early, late_deduction, early_deduction, late_hit, early_hit
 
+
+def daily_deductions(
+    status: np.ndarray,
+    late_deduction: np.ndarray,
+    early_deduction: np.ndarray,
+    active: np.ndarray,
+    rules: AttendanceRules,
+) -> np.ndarray:
+    """The deduction of every cell: TL + PSW on a present day, the status's deduction on any
+    other active day, 0 on an inactive cell."""
+    precedence = rules.merge_precedence
+    present = status == precedence.index(rules.present_status)
     by_rank = np.zeros(len(precedence), dtype=np.float64)
     for code, value in rules.status_deduction.items():
         by_rank[precedence.index(code)] = value
     # inactive cells (rank -1) read by_rank[-1] here and are zeroed on the next line
     deduction = np.where(present, late_deduction + early_deduction, by_rank[status])
     deduction[~active] = 0.0
+    return deduction
+
+
+def score_attendance(
+    employees: pd.DataFrame,
+    attendance: pd.DataFrame,
+    days: WorkingDays,
+    rules: AttendanceRules,
+) -> pd.DataFrame:
+    """Per employee, in `employees`' row order: the fact_attendance figures (without keys) plus
+    `longest_absence_run`, the longest run of consecutive absent working days."""
+    precedence = rules.merge_precedence
+    absent_rank = precedence.index(rules.absent_status)
+    active, status, check_in, check_out = merged_grid(employees, attendance, days, rules)
+    late, early, late_deduction, early_deduction, late_hit, early_hit = present_penalties(
+        status, check_in, check_out, days, rules
+    )
+    del check_in, check_out
+    deduction = daily_deductions(status, late_deduction, early_deduction, active, rules)
     del late_deduction, early_deduction
 
     out = pd.DataFrame(index=employees.index)
@@ -208,6 +268,18 @@ def score_attendance(
     return out
 
 
+def monthly_scores(
+    deduction: np.ndarray, active: np.ndarray, month_starts: np.ndarray, rules: AttendanceRules
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per employee and calendar month that has working days, shape (E, M): (the month's
+    deductions, whether the employee has an active working day in it, max(floor, base -
+    deductions))."""
+    month_deduction = np.add.reduceat(deduction, month_starts, axis=1)
+    month_active = np.add.reduceat(active, month_starts, axis=1, dtype=np.int64) > 0
+    month_score = np.maximum(rules.monthly_floor, rules.monthly_base - month_deduction)
+    return month_deduction, month_active, month_score
+
+
 def monthly_discipline(
     deduction: np.ndarray, active: np.ndarray, month_starts: np.ndarray, rules: AttendanceRules
 ) -> np.ndarray:
@@ -216,9 +288,7 @@ def monthly_discipline(
     n_employees = deduction.shape[0]
     if deduction.shape[1] == 0:
         return np.full(n_employees, np.nan)
-    month_deduction = np.add.reduceat(deduction, month_starts, axis=1)
-    month_active = np.add.reduceat(active, month_starts, axis=1, dtype=np.int64) > 0
-    month_score = np.maximum(rules.monthly_floor, rules.monthly_base - month_deduction)
+    _, month_active, month_score = monthly_scores(deduction, active, month_starts, rules)
     months = month_active.sum(axis=1)
     total = np.where(month_active, month_score, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -121,7 +121,10 @@ def correction(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Corre
     marks = pd.concat([_read(folder / "attendance", p.name)
                        for p in sorted((folder / "attendance").glob("*.csv"))])
     absent = marks.loc[marks["status"].str.strip().str.upper() == "TK", "nip"].str.strip()
-    absent_nip = sorted(set(absent) & active)[0]
+    # The employee with the most TK rows: a lone TK row may fall on a holiday or be outranked
+    # by a letter, and the generator gives few employees absences.
+    counts = absent[absent.isin(active)].value_counts()
+    absent_nip = sorted(counts[counts == counts.max()].index)[0]
     with (folder / "attendance" / "susulan_surat_tugas.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["nip", "date", "status", "keterangan"])

@@ -1,23 +1,16 @@
 """prefect.yaml on a real Prefect server: deploy, check the schedule, run it with a worker.
 
-Starts `prefect server start` with its own PREFECT_HOME, creates the `process` work pool,
-deploys with `prefect deploy` from the project folder, reads the runs the server's scheduler
-created, triggers a run and serves it with `prefect worker start --run-once`; the run must
-publish the period that just closed for every configured agency, as kind `scheduled`.
+On the session's Prefect server (`prefect_server_env` in tests/conftest.py: its own PREFECT_HOME,
+the `process` work pool, `prefect deploy --all` from the project folder), reads the runs the
+server's scheduler created, triggers a run and serves it with `prefect worker start --run-once`;
+the run must publish the period that just closed for every configured agency, as kind
+`scheduled`.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -27,79 +20,11 @@ import sqlalchemy as sa
 from flows.scheduled import ScheduledRunFailed, closed_period, scheduled_semester_appraisal
 from kinerja.synthetic import generate_landing
 from tasks.warehouse import make_engine
+from tests.prefect_server import run_worker_once
 
-REPO = Path(__file__).resolve().parents[2]
-PREFECT = str(Path(sys.executable).with_name("prefect"))
 WIB = ZoneInfo("Asia/Jakarta")
 AGENCY = "3374"
 DEPLOYMENT = "scheduled_semester_appraisal/semester-schedule"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a process this test started, and its children (it leads its own session)."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
-
-
-@contextmanager
-def prefect_server(home: Path) -> Iterator[dict[str, str]]:
-    """A Prefect server on a free local port; yields the environment that talks to it."""
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_UI_ENABLED": "false",
-        # The default plans 100 days ahead: one run of a twice-yearly schedule. Plan a year so
-        # that both of the next two runs exist.
-        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
-    }
-    log = (home / "server.log").open("wb")
-    server = subprocess.Popen(
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        import httpx
-
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"prefect server exited: {(home / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("prefect server did not answer /api/health within 90 s")
-            time.sleep(0.5)
-        yield env
-    finally:
-        _stop(server)
-        log.close()
-
-
-def prefect_cli(env: dict[str, str], *args: str, timeout: float = 120,
-                cwd: Path = REPO) -> str:
-    done = subprocess.run([PREFECT, "--no-prompt", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
 
 
 def scheduled_runs(client, deployment_id, wait_for: int, timeout: float = 60) -> list:
@@ -127,9 +52,10 @@ def scheduled_runs(client, deployment_id, wait_for: int, timeout: float = 60) ->
 
 
 @pytest.mark.prefect_server
-def test_deploy_schedule_and_run_with_a_worker(tmp_path):
+def test_deploy_schedule_and_run_with_a_worker(prefect_server_env, tmp_path):
     from prefect.client.orchestration import SyncPrefectClient
 
+    env = prefect_server_env  # the work pool created and `prefect deploy --all` done (conftest)
     period = closed_period(datetime.now(UTC))
     landing = tmp_path / "landing"
     generate_landing(landing, AGENCY, 40, [period.id], seed=11, bad_rows=0.01)
@@ -141,56 +67,33 @@ def test_deploy_schedule_and_run_with_a_worker(tmp_path):
         f'[agencies.{AGENCY}]\nname = "Kota Semarang"\n',
         encoding="utf-8",
     )
-    home = tmp_path / "prefect-home"
-    home.mkdir()
 
-    with prefect_server(home) as env:
-        prefect_cli(env, "work-pool", "create", "kinerja", "--type", "process")
-        # The backfill flow (issue 3) is deployed too once its module exists.
-        names = ["--all"] if (REPO / "flows" / "backfill.py").is_file() else [
-            "--name", "semester-schedule"]
-        prefect_cli(env, "deploy", *names)
+    with SyncPrefectClient(env["PREFECT_API_URL"]) as client:
+        deployment = client.read_deployment_by_name(DEPLOYMENT)
+        assert deployment.parameters == {}
+        [schedule] = deployment.schedules
+        assert schedule.active
+        assert schedule.schedule.timezone == "Asia/Jakarta"
 
-        with SyncPrefectClient(env["PREFECT_API_URL"]) as client:
-            deployment = client.read_deployment_by_name(DEPLOYMENT)
-            assert deployment.parameters == {}
-            [schedule] = deployment.schedules
-            assert schedule.active
-            assert schedule.schedule.timezone == "Asia/Jakarta"
+        # The server's scheduler plans the next two runs: 15 January and 15 July, 02:00 WIB.
+        planned = scheduled_runs(client, deployment.id, wait_for=2)[:2]
+        assert len(planned) == 2, "the scheduler did not create the next two runs"
+        local = [r.expected_start_time.astimezone(WIB) for r in planned]
+        assert sorted((t.month, t.day, t.hour, t.minute) for t in local) == [
+            (1, 15, 2, 0), (7, 15, 2, 0)]
+        for when in local:
+            expected = f"{when.year - 1}-S2" if when.month == 1 else f"{when.year}-S1"
+            assert closed_period(when).id == expected
 
-            # The server's scheduler plans the next two runs: 15 January and 15 July, 02:00 WIB.
-            planned = scheduled_runs(client, deployment.id, wait_for=2)[:2]
-            assert len(planned) == 2, "the scheduler did not create the next two runs"
-            local = [r.expected_start_time.astimezone(WIB) for r in planned]
-            assert sorted((t.month, t.day, t.hour, t.minute) for t in local) == [
-                (1, 15, 2, 0), (7, 15, 2, 0)]
-            for when in local:
-                expected = f"{when.year - 1}-S2" if when.month == 1 else f"{when.year}-S1"
-                assert closed_period(when).id == expected
+        backfill = client.read_deployment_by_name("backfill/backfill")
+        assert not backfill.schedules
 
-            if names == ["--all"]:
-                backfill = client.read_deployment_by_name("backfill/backfill")
-                assert not backfill.schedules
-
-            # Triggered now, as `prefect deployment run` does, and served by one worker run.
-            triggered = client.create_flow_run_from_deployment(deployment.id)
-            worker_env = {**env, "KINERJA_CONFIG": str(config)}
-            worker_log = (tmp_path / "worker.log").open("wb")
-            worker = subprocess.Popen(
-                [PREFECT, "worker", "start", "--pool", "kinerja", "--type", "process",
-                 "--run-once"],
-                env=worker_env, cwd=tmp_path, stdout=worker_log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            try:
-                worker.wait(timeout=150)
-            finally:
-                _stop(worker)
-                worker_log.close()
-            logs = (tmp_path / "worker.log").read_text(errors="replace")
-            run = client.read_flow_run(triggered.id)
-            assert run.state is not None and run.state.is_completed(), (
-                f"flow run ended {run.state}:\n{logs[-4000:]}")
+        # Triggered now, as `prefect deployment run` does, and served by one worker run.
+        triggered = client.create_flow_run_from_deployment(deployment.id)
+        logs = run_worker_once(env, config, tmp_path, tmp_path / "worker.log")
+        run = client.read_flow_run(triggered.id)
+        assert run.state is not None and run.state.is_completed(), (
+            f"flow run ended {run.state}:\n{logs[-4000:]}")
 
     engine = make_engine(warehouse_url)
     with engine.connect() as conn:

@@ -171,7 +171,11 @@ def test_doctor_reports_each_check(tmp_path, monkeypatch, postgres_url):
     assert result.exit_code == 0, result.output
     assert rows["configuration"] == ("OK", str(tmp_path / "kinerja.toml"))
     assert rows["landing zone"] == ("OK", "landing: 3374 (2025-S1)")
-    assert rows["warehouse"][0] == "OK" and "2 migration(s) pending" in rows["warehouse"][1]
+    from tasks.warehouse import migrations
+
+    assert rows["warehouse"][0] == "OK"
+    assert f"{len(migrations())} migration(s) pending" in rows["warehouse"][1]
+    assert rows["warehouse"][1].startswith("postgresql+psycopg://postgres@127.0.0.1:")
     assert rows["policy permenpanrb-6-2022"] == ("OK", "loads")
     assert rows["Prefect API"][0] == "OK"
 
@@ -217,3 +221,36 @@ def test_retries_option_reaches_the_tasks(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=Path(__file__).parents[2],
                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert out.stdout.split() == ["2", "2"], out.stderr
+
+
+def test_every_run_says_what_it_changed_or_that_it_is_the_first(
+        prefect_harness, tmp_path, monkeypatch, capfd):
+    from flows.semester import semester_appraisal
+    from tests.landing import NIP_B
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KINERJA_CONFIG", raising=False)
+    folder = write_period(tmp_path / "landing" / "3374" / "2025-S1")
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    common = {"landing": str(tmp_path / "landing"), "reports": str(tmp_path / "reports"),
+              "warehouse_url": url}
+    first = semester_appraisal(agency_code="3374", period_id="2025-S1", **common)
+    assert first["changes"]["replaced_run_id"] is None
+    assert first["changes"]["description"] == (
+        f"3374 2025-S1: first publication (run {first['run_id']}), nothing replaced")
+    assert first["changes"]["description"] in "".join(capfd.readouterr())  # the run's log
+    # A correction: the employee's rating drops below expectation.
+    ratings = (folder / "ratings.csv").read_text()
+    (folder / "ratings.csv").write_text(ratings.replace("diatas ekspektasi",
+                                                        "dibawah ekspektasi"))
+    second = semester_appraisal(agency_code="3374", period_id="2025-S1", **common)
+    changes = second["changes"]
+    assert changes["replaced_run_id"] == first["run_id"]
+    assert changes["fields"]["behavior_rating"] == 1
+    assert [c["nip"] for c in changes["predikat_changed"]] == [NIP_B]
+    assert changes["files_changed"] == [{"dataset": "ratings", "path": "ratings.csv",
+                                         "change": "changed"}]
+    assert changes["description"].startswith(
+        f"3374 2025-S1: run {second['run_id']} against run {first['run_id']}: ")
+    assert "predikat changed for 1; files differ: 1 changed" in changes["description"]
+    assert changes["description"] in "".join(capfd.readouterr())

@@ -19,7 +19,7 @@ from tests.browser import visit
 from tests.reporting import AGENCY, PERIOD, Published, published, query
 
 INDEX_SECTIONS = ["ringkasan", "opd", "kurva", "kehadiran", "iku", "tindak-lanjut", "mutu-data",
-                  "asal-usul"]
+                  "asal-usul", "kalibrasi"]
 OPD_SECTIONS = ["ringkasan", "unit", "kurva", "kehadiran", "iku", "tindak-lanjut",
                 "belum-dinilai", "pegawai"]
 PREDIKAT = {"SANGAT_BAIK": "Sangat Baik", "BAIK": "Baik", "BUTUH_PERBAIKAN": "Butuh Perbaikan",

@@ -306,7 +306,7 @@ def test_lineage_follows_the_source_rows(mariadb_url, reader_url, tmp_path):
 def test_database_values_are_spelled_as_the_landing_zone_spells_them():
     assert sql_text(None) is None
     assert sql_text(Decimal("1500000.00")) == "1500000.00"
-    assert sql_text(12.0) == "12" and sql_text(0.1) == "0.1" and sql_text(float("nan")) is None
+    assert sql_text(12.0) == "12" and sql_text(0.1) == "0.1" and sql_text(float("nan")) == "nan"
     assert sql_text(date(2025, 1, 2)) == "2025-01-02"
     # A DATETIME keeps its time even at midnight: rated_at needs one (docs/decisions.md).
     assert sql_text(datetime(2025, 6, 20, 0, 0)) == "2025-06-20 00:00:00"

@@ -192,6 +192,7 @@ def test_remembered_secrets_are_masked_wherever_they_are_quoted():
 
 def test_plain_messages_are_left_alone():
     for text in ("landing/3374/2025-S1: no such period folder", "mail kepegawaian@semarang.go.id",
+                 "postgresql+psycopg://postgres@127.0.0.1:5432/test (no password)",
                  "attendance/a.csv:17: nip: not a valid NIP", "12:30 at 07:45"):
         assert mask_secrets(text) == text
 
