@@ -297,6 +297,10 @@ def test_source_text_is_never_a_formula_in_the_workbook(prefect_harness, tmp_pat
     cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row
              if c.value == FORMULAS["name"]]
     assert cells and all(c.data_type == "s" and c.quotePrefix for c in cells)
+    # The rater calibration sheet (issue 12) names units through the same text path.
+    calibration = [c for row in book["Kalibrasi Penilai"].iter_rows(min_row=2) for c in row
+                   if c.value == FORMULAS["unit"]]
+    assert calibration and all(c.data_type == "s" and c.quotePrefix for c in calibration)
     assert NIP_A and NIP_B  # the landing's employees are the ones published
 
 
