@@ -88,7 +88,11 @@ def semester_appraisal(
 
     sources = settings.agency(agency_code).sources  # datasets read from SQL, not files
     # Before a run is on record: a wrong agency or period leaves no failed run behind.
-    check_landing(landing_root, agency_code, period.id, sources)
+    try:
+        check_landing(landing_root, agency_code, period.id, sources)
+    except Exception as error:
+        observe.record_failure(agency_code, period.id, run_id, kind, error, name)  # never raises
+        raise
     steps.prepare_warehouse(url)
     record = {
         "run_id": run_id, "agency_code": agency_code, "period_id": period.id,

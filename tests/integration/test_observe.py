@@ -264,7 +264,7 @@ def test_failed_quality_and_failed_run_show_in_their_artifacts(observed):
     assert sorted(failed) == [f"kinerja-{FAILING}-{period.lower()}"]
     text = failed[f"kinerja-{FAILING}-{period.lower()}"].data
     assert "· jenis terjadwal · **GAGAL**" in text
-    assert "Alasan: DatasetError: " in text and "no such period folder" in text
+    assert "Alasan: PreflightError: " in text and "no such period folder" in text
     assert "sqlite" not in text and "sqlite" not in markdown  # no warehouse URL in artifacts
 
 
