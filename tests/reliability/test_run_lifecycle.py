@@ -294,6 +294,7 @@ def _lock_backend(url: str) -> int:
     unsigned = int(hashed["h"].iloc[0]) & 0xFFFF_FFFF_FFFF_FFFF
     holders = table_rows(url, (
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         f"AND classid::bigint = {unsigned >> 32} AND objid::bigint = {unsigned & 0xFFFF_FFFF}"))
     (pid,) = holders["pid"]
     return int(pid)
@@ -318,6 +319,7 @@ def test_a_run_that_lost_its_postgres_lock_fails_instead_of_publishing(
     def waiting_to_publish() -> bool:
         return table_rows(url, (
             "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database() "
             "AND query LIKE '%pg_advisory_xact_lock%'"))["n"].iloc[0] == 1
 
     # The first run, held inside its publishing transaction, its facts already replaced there.
