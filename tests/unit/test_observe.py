@@ -58,8 +58,8 @@ def test_artifact_keys_follow_prefects_rule():
 
 def test_rows_table_lists_every_dataset_and_the_total():
     assert artifacts.rows_table(SUMMARY) == [
-        {"Dataset": "Unit kerja (units)", "Baris dibaca": 10, "Diterima": 10, "Dikarantina": 0},
-        {"Dataset": "Presensi (attendance)", "Baris dibaca": 100, "Diterima": 90,
+        {"Dataset": "Unit kerja", "Baris dibaca": 10, "Diterima": 10, "Dikarantina": 0},
+        {"Dataset": "Presensi", "Baris dibaca": 100, "Diterima": 90,
          "Dikarantina": 10},
         {"Dataset": "Jumlah", "Baris dibaca": 110, "Diterima": 100, "Dikarantina": 10},
     ]
