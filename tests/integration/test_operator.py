@@ -224,20 +224,34 @@ def test_retries_option_reaches_the_tasks(tmp_path):
 
 
 def _run_log(url: str, run_id: str) -> str:
-    """What the run logged to Prefect."""
+    """What the run logged to Prefect (its records reach the API in batches, a moment later)."""
     import uuid
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.sorting import LogSort
 
     engine = sa.create_engine(url)
     flow_run_id = pd.read_sql(sa.text("SELECT flow_run_id FROM pipeline_run WHERE run_id = :r"),
                               engine, params={"r": run_id})["flow_run_id"].item()
     engine.dispose()
     with get_client(sync_client=True) as client:
+        # The newest first: a page of the API holds at most 200 records.
         logs = client.read_logs(log_filter=LogFilter(
-            flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(flow_run_id)])))
+            flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(flow_run_id)])),
+            sort=LogSort.TIMESTAMP_DESC)
     return "\n".join(log.message for log in logs)
+
+
+def _eventually_logged(url: str, run_id: str, text: str, seconds: float = 30) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if text in _run_log(url, run_id):
+            return True
+        time.sleep(1)
+    return False
 
 
 def test_every_run_says_what_it_changed_or_that_it_is_the_first(
@@ -255,7 +269,7 @@ def test_every_run_says_what_it_changed_or_that_it_is_the_first(
     assert first["changes"]["replaced_run_id"] is None
     assert first["changes"]["description"] == (
         f"3374 2025-S1: first publication (run {first['run_id']}), nothing replaced")
-    assert first["changes"]["description"] in _run_log(url, first["run_id"])
+    assert _eventually_logged(url, first["run_id"], first["changes"]["description"])
     # A correction: the employee's rating drops below expectation.
     ratings = (folder / "ratings.csv").read_text()
     (folder / "ratings.csv").write_text(ratings.replace("diatas ekspektasi",
@@ -270,4 +284,4 @@ def test_every_run_says_what_it_changed_or_that_it_is_the_first(
     assert changes["description"].startswith(
         f"3374 2025-S1: run {second['run_id']} against run {first['run_id']}: ")
     assert "predikat changed for 1; files differ: 1 changed" in changes["description"]
-    assert changes["description"] in _run_log(url, second["run_id"])
+    assert _eventually_logged(url, second["run_id"], changes["description"])
