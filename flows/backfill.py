@@ -9,7 +9,10 @@ that fails, the periods before it stay re-published, the ones from it on stay as
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +38,8 @@ class BackfillFailed(RuntimeError):
 
     def __init__(self, agency_code: str, period_id: str, reason: str,
                  completed: list[dict[str, Any]] | None = None,
-                 not_run: list[str] | None = None, published: bool = False) -> None:
+                 not_run: list[str] | None = None, published: bool = False,
+                 dry_run: bool = False) -> None:
         self.agency_code = agency_code
         self.period_id = period_id
         self.reason = reason
@@ -44,8 +48,14 @@ class BackfillFailed(RuntimeError):
         # True when the failing run had already published its period (a step after the
         # publication failed): that period is then re-published, not left as it was.
         self.published = published
+        self.dry_run = dry_run
         done = [c["period_id"] for c in self.completed] + ([period_id] if published else [])
         failed = "failed after publishing" if published else "failed"
+        if dry_run:
+            super().__init__(
+                f"dry run of the backfill of {agency_code} stopped at {period_id} (failed): "
+                f"{reason} (previewed: {', '.join(done) or 'none'}; nothing published)")
+            return
         super().__init__(
             f"backfill of {agency_code} stopped at {period_id} ({failed}): {reason} "
             f"(re-published: {', '.join(done) or 'none'}; "
@@ -55,19 +65,22 @@ class BackfillFailed(RuntimeError):
     def __reduce__(self) -> tuple[Any, ...]:
         # Prefect may persist a failed flow's exception; keep every attribute across pickling.
         return (type(self), (self.agency_code, self.period_id, self.reason, self.completed,
-                             self.not_run, self.published))
+                             self.not_run, self.published, self.dry_run))
 
 
 @task(name="plan-backfill", cache_policy=NONE)
 def plan_backfill(warehouse_url: str, agency_code: str, from_period: str,
-                  to_period: str | None) -> list[str]:
-    """The periods to re-run, in order; `to_period` defaults to the latest published one."""
+                  to_period: str | None, dry_run: bool = False) -> list[str]:
+    """The periods to re-run, in order; `to_period` defaults to the latest published one. A dry
+    run only reads the warehouse, which may not exist yet."""
     first = Period.parse(from_period)
-    engine = warehouse.make_engine(warehouse_url)
+    engine = (warehouse.existing_engine(warehouse_url) if dry_run
+              else warehouse.make_engine(warehouse_url))
     try:
-        latest = warehouse.latest_published_period(engine, agency_code)
+        latest = warehouse.latest_published_period(engine, agency_code) if engine else None
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
     if to_period is None:
         if latest is None:
             raise ValueError(f"agency {agency_code} has no published period: nothing to backfill "
@@ -123,9 +136,14 @@ def backfill(
     reports: str | None = None,
     policy: str | None = None,
     agency_name: str | None = None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
     """Re-run `from_period` through `to_period` (default: the agency's latest published period)
     in order, each as a `semester_appraisal` run of kind `backfill`.
+
+    With `dry_run`, each period is a dry run (nothing published) whose results the later
+    periods read in place of the publication it would have replaced, so each period's change
+    summary is the one the real backfill would record.
 
     Returns the agency, the periods and, per period, the change summary of its run (change rows,
     employees changed, predikat changes, files changed against the replaced run). Raises
@@ -136,12 +154,18 @@ def backfill(
     agency_code = identifiers.agency_code(agency_code)
     from_period = identifiers.period_id(from_period)
     to_period = identifiers.period_id(to_period) if to_period is not None else None
-    url = warehouse_url or load_settings().warehouse_url
+    settings = load_settings()
+    url = warehouse_url or settings.warehouse_url
     logger = get_run_logger()
-    steps.prepare_warehouse(url)
-    periods = plan_backfill(url, agency_code, from_period, to_period)
-    observe.label_run([agency_code], periods, "backfill")
-    logger.info("backfill of %s: %s", agency_code, ", ".join(periods))
+    if not dry_run:
+        steps.prepare_warehouse(url)
+    periods = plan_backfill(url, agency_code, from_period, to_period, dry_run)
+    observe.label_run([agency_code], periods, "backfill", dry_run)
+    logger.info("%sbackfill of %s: %s", "dry run of a " if dry_run else "", agency_code,
+                ", ".join(periods))
+    if dry_run:
+        return _dry_backfill(agency_code, periods, landing, warehouse_url, reports, policy,
+                             agency_name, settings.work)
     completed: list[dict[str, Any]] = []
     for index, period_id in enumerate(periods):
         started = warehouse.utcnow()
@@ -167,3 +191,32 @@ def backfill(
         # A first publication says so, instead of "0 file(s) differ from run None".
         logger.info("%s", changes["description"])
     return {"agency_code": agency_code, "periods": periods, "runs": completed}
+
+
+def _dry_backfill(agency_code: str, periods: list[str], landing: str | None,
+                  warehouse_url: str | None, reports: str | None, policy: str | None,
+                  agency_name: str | None, work: Path) -> dict[str, Any]:
+    """Each period as a dry run, in order, the earlier ones' results kept in one folder for
+    the later ones to read (`steps.preview`); the folder goes at the end."""
+    preview_root = work / f"{steps.DRY_RUN_PREFIX}{uuid.uuid4().hex}"
+    completed: list[dict[str, Any]] = []
+    try:
+        for index, period_id in enumerate(periods):
+            try:
+                summary = semester_appraisal(
+                    agency_code=agency_code, period_id=period_id, landing=landing,
+                    warehouse_url=warehouse_url, reports=reports, policy=policy,
+                    kind="backfill", agency_name=agency_name, dry_run=True,
+                    preview_root=str(preview_root),
+                )
+            except Exception as error:
+                failure = BackfillFailed(agency_code, period_id, _one_line(error), completed,
+                                         periods[index:], dry_run=True)
+                get_run_logger().error("%s", failure)
+                raise failure from error
+            completed.append({**summary["changes"], "would_fail": summary["would_fail"],
+                              "first_changes": summary["first_changes"],
+                              "quarantine": summary["quarantine"]})
+    finally:
+        shutil.rmtree(preview_root, ignore_errors=True)
+    return {"agency_code": agency_code, "periods": periods, "runs": completed, "dry_run": True}

@@ -79,7 +79,8 @@ def _parameters() -> dict[str, Any]:
 def semester_run_name() -> str:
     """`flow_run_name` of `semester_appraisal`."""
     parameters = _parameters()
-    return semester_name(parameters.get("agency_code"), parameters.get("period_id"))
+    name = semester_name(parameters.get("agency_code"), parameters.get("period_id"))
+    return f"{name}-dry-run" if parameters.get("dry_run") and name != INVALID_NAME else name
 
 
 def scheduled_run_name() -> str:
@@ -100,10 +101,14 @@ def scheduled_run_name() -> str:
 def backfill_run_name() -> str:
     """`flow_run_name` of the backfill flow."""
     parameters = _parameters()
-    return backfill_name(parameters.get("agency_code"), parameters.get("from_period"))
+    name = backfill_name(parameters.get("agency_code"), parameters.get("from_period"))
+    return f"{name}-dry-run" if parameters.get("dry_run") and name != INVALID_NAME else name
 
 
 # Tags -------------------------------------------------------------------------------------------
+
+
+DRY_RUN_TAG = "dry-run"
 
 
 def run_tags(agency_codes: Iterable[str], period_ids: Iterable[str], kind: str) -> list[str]:
@@ -121,15 +126,18 @@ def merged_tags(existing: Iterable[str], new: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*kept, *new]))
 
 
-def label_run(agency_codes: Iterable[str], period_ids: Iterable[str], kind: str) -> None:
-    """Tag the current flow run with its agencies, periods and kind (see `run_tags`)."""
+def label_run(agency_codes: Iterable[str], period_ids: Iterable[str], kind: str,
+              dry_run: bool = False) -> None:
+    """Tag the current flow run with its agencies, periods and kind (see `run_tags`), and
+    `dry-run` when it publishes nothing."""
     from prefect.client.orchestration import get_client
     from prefect.context import FlowRunContext
 
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         return
-    tags = merged_tags(context.flow_run.tags or [], run_tags(agency_codes, period_ids, kind))
+    tags = merged_tags(context.flow_run.tags or [],
+                       [*run_tags(agency_codes, period_ids, kind), *([DRY_RUN_TAG] * dry_run)])
     try:
         with get_client(sync_client=True) as client:
             client.update_flow_run(context.flow_run.id, tags=tags)

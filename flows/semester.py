@@ -21,7 +21,7 @@ from kinerja.preflight import check_landing
 from kinerja.redact import install_log_masking, mask_secrets
 from schemas.sources import VALIDATION_ORDER
 from tasks import steps
-from tasks.extract import period_dir
+from tasks.extract import DatasetError, period_dir
 from tasks.publish import RUN_KINDS
 from tasks.run_lock import RunLock
 from tasks.warehouse import redact_url
@@ -61,10 +61,14 @@ def semester_appraisal(
     policy: str | None = None,
     kind: str = "manual",
     agency_name: str | None = None,
+    dry_run: bool = False,
+    preview_root: str | None = None,
 ) -> dict[str, Any]:
     """Extract, validate, score, publish and report one semester of one agency.
 
     Returns the run's summary: row accounting per dataset, predikat counts, where things are.
+    With `dry_run`, stops after scoring and returns what publishing would quarantine and change
+    instead (`dry_run_appraisal`): nothing is written to the warehouse or the reports.
     """
     install_log_masking()
     # Parameters may come from a deployment run, not only the command line: checked here too.
@@ -72,7 +76,7 @@ def semester_appraisal(
     period = Period.parse(identifiers.period_id(period_id))
     if kind not in RUN_KINDS:
         raise ValueError(f"kind must be one of {', '.join(RUN_KINDS)}")
-    observe.label_run([agency_code], [period.id], kind)  # tags agency:, period:, kind:
+    observe.label_run([agency_code], [period.id], kind, dry_run)  # tags agency:, period:, kind:
     settings = load_settings()
     landing_root = Path(landing) if landing else settings.agency_landing(agency_code)
     url = warehouse_url or settings.warehouse_url
@@ -82,9 +86,11 @@ def semester_appraisal(
     # None when not configured: the publication keeps the name the warehouse has.
     name = agency_name or settings.agency(agency_code).name
     run_id = uuid.uuid4().hex
-    work_root = str(settings.work / run_id)
+    # A dry run's folder is named apart: it has no pipeline_run row to say whose it is.
+    work_root = str(settings.work / (f"{steps.DRY_RUN_PREFIX}{run_id}" if dry_run else run_id))
     logger = get_run_logger()
-    logger.info("run %s: %s %s into %s", run_id, agency_code, period.id, redact_url(url))
+    logger.info("%s %s: %s %s into %s", "dry run" if dry_run else "run", run_id, agency_code,
+                period.id, redact_url(url))
 
     sources = settings.agency(agency_code).sources  # datasets read from SQL, not files
     # Before a run is on record: a wrong agency or period leaves no failed run behind.
@@ -93,6 +99,9 @@ def semester_appraisal(
     except Exception as error:
         observe.record_failure(agency_code, period.id, run_id, kind, error, name)  # never raises
         raise
+    if dry_run:
+        return dry_run_appraisal(url, agency_code, period.id, landing_root, policy_ref,
+                                 work_root, preview_root, name)
     steps.prepare_warehouse(url)
     record = {
         "run_id": run_id, "agency_code": agency_code, "period_id": period.id,
@@ -107,16 +116,11 @@ def semester_appraisal(
                    wait_seconds=settings.run_lock_wait_seconds)
     try:
         lock.acquire()
-        steps.open_run(url, str(settings.work), abandon=lock.held, **record)
+        steps.open_run(url, str(settings.work), abandon=lock.held,
+                       retention_days=settings.work_retention_days, **record)
         faults.point("run.locked")
         folder = period_dir(landing_root, agency_code, period)
-        summaries = [steps.validate_source(d, str(folder), period.id, work_root,
-                                           sources.get(d), agency_code)
-                     for d in VALIDATION_ORDER[:2]]
-        futures = [steps.validate_source.submit(d, str(folder), period.id, work_root,
-                                                sources.get(d), agency_code)
-                   for d in VALIDATION_ORDER[2:]]
-        summaries += [f.result() for f in futures]
+        summaries = _validate_all(str(folder), period.id, work_root, sources, agency_code)
         steps.record_validation(url, run_id, agency_code, period.id, work_root, summaries)
         steps.enforce_quarantine_limits(work_root, summaries, settings.max_quarantine_share)
         faults.point("run.validated")
@@ -183,3 +187,63 @@ def semester_appraisal(
     logger.info("run %s published: read %d, accepted %d, quarantined %d", run_id,
                 counts["rows_read"], counts["rows_accepted"], counts["rows_quarantined"])
     return summary
+
+
+def _validate_all(folder: str, period_id: str, work_root: str, sources: dict[str, Any],
+                  agency_code: str) -> list[dict[str, Any]]:
+    """Every dataset validated and staged; units and employees first, since the others'
+    references are checked against them, then the rest concurrently."""
+    summaries = [steps.validate_source(d, folder, period_id, work_root, sources.get(d),
+                                       agency_code) for d in VALIDATION_ORDER[:2]]
+    futures = [steps.validate_source.submit(d, folder, period_id, work_root, sources.get(d),
+                                            agency_code) for d in VALIDATION_ORDER[2:]]
+    return summaries + [f.result() for f in futures]
+
+
+def dry_run_appraisal(url: str, agency_code: str, period_id: str, landing_root: Path,
+                      policy_ref: str, work_root: str, preview_root: str | None,
+                      agency_name: str | None) -> dict[str, Any]:
+    """The dry run (`kinerja run --dry-run`): extract, validate and score as a run would, then
+    compare with the current publication. No run lock, no pipeline_run row, no publication, no
+    report: the warehouse is only read (`warehouse.existing_engine`), and the work folder goes.
+    A quarantine over the limit, which would fail the real run, is returned as `would_fail`."""
+    logger = get_run_logger()
+    settings = load_settings()
+    period = Period.parse(period_id)
+    sources = settings.agency(agency_code).sources
+    folder = str(period_dir(landing_root, agency_code, period))
+    try:
+        summaries = _validate_all(folder, period.id, work_root, sources, agency_code)
+        would_fail = None
+        try:
+            steps.enforce_quarantine_limits(work_root, summaries, settings.max_quarantine_share)
+        except DatasetError as error:
+            would_fail = _one_line(error)
+            logger.warning("dry run: a real run would fail here: %s", would_fail)
+        counts = {key: sum(s[key] for s in summaries)
+                  for key in ("rows_read", "rows_accepted", "rows_quarantined")}
+        steps.load_earlier_periods(url, agency_code, period.id, work_root, dry_run=True,
+                                   preview_root=preview_root)
+        predikat_counts = steps.score(agency_code, period.id, policy_ref, work_root)
+        preview = steps.preview(url, agency_code, period.id, work_root, summaries, preview_root)
+    finally:
+        shutil.rmtree(work_root, ignore_errors=True)
+    logger.info("%s", preview["description"])
+    return {
+        "run_id": None,
+        "dry_run": True,
+        "agency_code": agency_code,
+        "agency_name": agency_name or preview["agency_name"] or agency_code,
+        "period_id": period.id,
+        "policy_name": load_policy(policy_ref).name,
+        "warehouse": redact_url(url),
+        **counts,
+        "datasets": [{k: s[k] for k in ("dataset", "rows_read", "rows_accepted",
+                                         "rows_quarantined")} for s in summaries],
+        "predikat_counts": predikat_counts,
+        "changes": {k: v for k, v in preview.items()
+                    if k not in ("first_rows", "quarantine", "agency_name")},
+        "first_changes": preview["first_rows"],
+        "quarantine": preview["quarantine"],
+        "would_fail": would_fail,
+    }

@@ -50,6 +50,10 @@ WarehouseOption = Annotated[str | None, typer.Option(
 ReportsOption = Annotated[Path | None, typer.Option(metavar="DIR", help="Reports folder.")]
 PolicyOption = Annotated[str | None, typer.Option(
     metavar="NAME_OR_PATH", help="Policy name or YAML path.")]
+DryRunOption = Annotated[bool, typer.Option(
+    "--dry-run", is_flag=True, metavar="",
+    help="Extract, validate and score, then show what publishing would quarantine and change "
+         "against the current publication; publish nothing.")]
 RetriesOption = Annotated[int | None, typer.Option(
     metavar="N", min=0, help="Retries of a transient fault per step (default: none at a "
     "terminal, 3 otherwise, or KINERJA_TASK_RETRIES).")]
@@ -187,8 +191,19 @@ def _fail(error: BaseException) -> None:
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
+    _print_rows_and_predikat(summary)
+    if summary.get("changes"):
+        console.print(f"changes: {summary['changes']['description']}", markup=False,
+                      highlight=False, soft_wrap=True)
+    console.print(f"report: {_shown_path(summary['report'])}", markup=False, highlight=False,
+                  soft_wrap=True)
+    _print_outputs(summary)
+
+
+def _print_rows_and_predikat(summary: dict[str, Any]) -> None:
+    run = "dry run" if summary.get("dry_run") else f"run {summary['run_id']}"
     table = Table(title=f"{summary['agency_name']} ({summary['agency_code']}) "
-                        f"{summary['period_id']} — run {summary['run_id']}")
+                        f"{summary['period_id']} — {run}")
     for column in ("dataset", "read", "accepted", "quarantined"):
         table.add_column(column, justify="left" if column == "dataset" else "right")
     for d in summary["datasets"]:
@@ -199,12 +214,50 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(table)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["predikat_counts"].items()))
     console.print(f"predikat: {counts}")
-    if summary.get("changes"):
-        console.print(f"changes: {summary['changes']['description']}", markup=False,
-                      highlight=False, soft_wrap=True)
-    console.print(f"report: {_shown_path(summary['report'])}", markup=False, highlight=False,
-                  soft_wrap=True)
-    _print_outputs(summary)
+
+
+def _print_dry_run(summary: dict[str, Any]) -> None:
+    """What a dry run found: rows, quarantine, the change summary and its first rows. Exits 1
+    when the real run would fail (a quarantine over the limit)."""
+    say = {"markup": False, "highlight": False, "soft_wrap": True}
+    _print_rows_and_predikat(summary)
+    _print_preview(summary["agency_code"], summary["period_id"], summary["changes"],
+                   summary["first_changes"], summary["quarantine"])
+    console.print("dry run: nothing was published; the warehouse and the reports are as they "
+                  "were", **say)
+    if summary.get("would_fail"):
+        _fail(RuntimeError(f"a real run would fail: {summary['would_fail']}"))
+
+
+def _print_preview(agency: str, period_id: str, changes: dict[str, Any],
+                   first_changes: list[dict[str, Any]], quarantine: dict[str, Any]) -> None:
+    from tasks.change_labels import field_label, value_label
+
+    say = {"markup": False, "highlight": False, "soft_wrap": True}
+    if quarantine["rows"]:
+        console.print(f"{period_id}: would quarantine {quarantine['rows']} row(s):", **say)
+        for r in quarantine["reasons"][:10]:
+            console.print(f"  {r['rows']:>6}  {r['dataset']}: {r['reason']}", **say)
+        for r in quarantine["first_rows"]:
+            console.print(f"  {r['record_ref']}: {r['reasons']}", **say)
+    else:
+        console.print(f"{period_id}: would quarantine no row", **say)
+    console.print(f"changes: {changes['description']}", **say)
+    if first_changes:
+        table = Table(title=f"first changes against run {changes['replaced_run_id']}")
+        for column in ("nip", "nama", "unit", "kolom", "lama", "baru", "kode"):
+            table.add_column(column, no_wrap=column == "nip", overflow="fold")
+        for r in first_changes:
+            unit = r["unit_name"] if r["unit_name"] is not None else r["unit_code"]
+            table.add_row(*map(_cell, (r["nip"], r["name"], unit, field_label(r["field"]),
+                                       value_label(r["field"], r["old_value"]),
+                                       value_label(r["field"], r["new_value"]))),
+                          f"{r['field']}: {_cell(r['old_value'])} -> {_cell(r['new_value'])}")
+        _print_table(table)
+        if changes["change_rows"] > len(first_changes):
+            console.print(f"... {changes['change_rows'] - len(first_changes)} more change "
+                          "row(s) (run it, then: kinerja changes --agency "
+                          f"{agency} --period {period_id} --limit 0)", **say)
 
 
 def _shown_path(path: str | Path) -> str:
@@ -232,6 +285,7 @@ def run(
     reports: ReportsOption = None,
     policy: PolicyOption = None,
     retries: RetriesOption = None,
+    dry_run: DryRunOption = False,
 ) -> None:
     """One semester run for one agency: extract, validate, score, publish, report."""
     try:
@@ -246,9 +300,13 @@ def run(
                 agency_code=agency, period_id=period,
                 landing=str(landing) if landing else None, warehouse_url=None,
                 reports=str(reports) if reports else None, policy=policy, kind="manual",
+                dry_run=dry_run,
             )
     except Exception as error:  # one line on failure; --debug shows the traceback
         _fail(error)
+    if dry_run:
+        _print_dry_run(summary)
+        return
     _print_summary(summary)
     console.print(f"warehouse: {summary['warehouse']}")
 
@@ -392,6 +450,7 @@ def backfill(
     reports: ReportsOption = None,
     policy: PolicyOption = None,
     retries: RetriesOption = None,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Re-run every period from --from to --to in order (later periods read earlier ones, so a
     correction flows forward) and print what changed. Stops at the first failed period."""
@@ -412,7 +471,7 @@ def backfill(
             result = backfill_flow(
                 agency_code=agency, from_period=from_period, to_period=to_period,
                 landing=str(landing) if landing else None, warehouse_url=None,
-                reports=str(reports) if reports else None, policy=policy,
+                reports=str(reports) if reports else None, policy=policy, dry_run=dry_run,
             )
     except BackfillFailed as error:
         if error.completed:
@@ -421,6 +480,15 @@ def backfill(
     except Exception as error:
         _fail(error)
     _print_backfill(agency, result["runs"])
+    if dry_run:
+        for r in result["runs"]:
+            _print_preview(agency, r["period_id"], r, r["first_changes"], r["quarantine"])
+        console.print("dry run: nothing was published; the warehouse and the reports are as "
+                      "they were", markup=False, highlight=False, soft_wrap=True)
+        failing = [f"{r['period_id']}: {r['would_fail']}" for r in result["runs"]
+                   if r.get("would_fail")]
+        if failing:
+            _fail(RuntimeError(f"a real backfill would fail: {'; '.join(failing)}"))
 
 
 def _files_text(files: list[dict[str, str]]) -> str:
@@ -430,13 +498,15 @@ def _files_text(files: list[dict[str, str]]) -> str:
 
 
 def _print_backfill(agency: str, runs: list[dict[str, Any]], shown: int = 20) -> None:
-    table = Table(title=f"backfill of {agency}: what changed per period")
+    dry = bool(runs) and bool(runs[0].get("dry_run"))
+    table = Table(title=f"{'dry run of the ' if dry else ''}backfill of {agency}: what "
+                        f"{'would change' if dry else 'changed'} per period")
     for column in ("period", "run", "replaced run", "changes", "employees", "predikat changed",
                    "files changed"):
         table.add_column(column, justify="right" if column in ("changes", "employees",
                                                              "predikat changed") else "left")
     for r in runs:
-        table.add_row(r["period_id"], r["run_id"], r["replaced_run_id"] or "(first)",
+        table.add_row(r["period_id"], r["run_id"] or "(dry run)", r["replaced_run_id"] or "(first)",
                       str(r["change_rows"]), str(r["employees_changed"]),
                       str(len(r["predikat_changed"])), _files_text(r["files_changed"]))
     _print_table(table)

@@ -36,6 +36,9 @@ DEFAULT_CHUNK_ROWS = 50_000
 # A second run of one agency-period waits this long for the first before it fails (6 hours: a
 # province's run; a crashed run releases its lock at once, so waiting never outlives a run).
 DEFAULT_RUN_LOCK_WAIT_S = 6 * 3600.0
+DEFAULT_WORK = ".kinerja/work"
+# A failed run's work folder is kept for diagnosis this long, then the next run removes it.
+DEFAULT_WORK_RETENTION_DAYS = 14.0
 _AGENCY_KEYS = ("name", "landing", "policy", "sources")
 MIB = 1 << 20
 _SOURCE_KEYS = ("url", "query", "chunk_rows")
@@ -110,6 +113,7 @@ class Settings:
     agencies: Mapping[str, AgencyConfig] = field(default_factory=dict)
     run_lock_wait_seconds: float = DEFAULT_RUN_LOCK_WAIT_S
     limits: InputLimits = field(default_factory=InputLimits)
+    work_retention_days: float = DEFAULT_WORK_RETENTION_DAYS
 
     @property
     def agency_names(self) -> dict[str, str]:
@@ -227,17 +231,43 @@ def load_settings(directory: Path | None = None) -> Settings:
             return Path(os.environ[env])
         return base / str(file[key]) if file.get(key) else Path(default)
 
+    warehouse_url = str(pick("KINERJA_WAREHOUSE_URL", "warehouse_url", "sqlite:///warehouse.db"))
     return Settings(
         landing=pick_path("KINERJA_LANDING", "landing", "landing"),
-        warehouse_url=str(pick("KINERJA_WAREHOUSE_URL", "warehouse_url", "sqlite:///warehouse.db")),
+        warehouse_url=warehouse_url,
         reports=pick_path("KINERJA_REPORTS", "reports", "reports"),
-        work=pick_path("KINERJA_WORK", "work", ".kinerja/work"),
+        work=pick_path("KINERJA_WORK", "work", str(default_work(warehouse_url))),
         policy=str(pick("KINERJA_POLICY", "policy", "permenpanrb-6-2022")),
         max_quarantine_share=float(file.get("max_quarantine_share", 0.20)),
         agencies=_parse_agencies(path, file.get("agencies"), base),
         run_lock_wait_seconds=_run_lock_wait(file),
         limits=_input_limits(path, file.get("limits")),
+        work_retention_days=_work_retention(file),
     )
+
+
+def default_work(warehouse_url: str) -> Path:
+    """Where runs stage their files when `work` is not configured: beside a SQLite warehouse
+    file (a run's files stay with its warehouse, wherever the command is started), else in the
+    working directory."""
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.make_url(warehouse_url)
+    except sa.exc.ArgumentError:
+        return Path(DEFAULT_WORK)
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        return Path(database).parent / DEFAULT_WORK
+    return Path(DEFAULT_WORK)
+
+
+def _work_retention(file: Mapping[str, Any]) -> float:
+    value = os.environ.get("KINERJA_WORK_RETENTION_DAYS") or file.get("work_retention_days")
+    days = DEFAULT_WORK_RETENTION_DAYS if value in (None, "") else float(value)
+    if days < 0:
+        raise ConfigError("work_retention_days must not be negative")
+    return days
 
 
 def _run_lock_wait(file: Mapping[str, Any]) -> float:

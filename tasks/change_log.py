@@ -7,6 +7,7 @@ comparisons are the pure functions of `tasks/changes.py`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tasks import warehouse
-from tasks.changes import ABSENT, EMPLOYEE_FIELD, PRESENT, field_rank, source_file_changes
+from tasks.changes import (
+    ABSENT,
+    EMPLOYEE_FIELD,
+    PRESENT,
+    appraisal_changes,
+    employee_outcomes,
+    field_rank,
+    source_file_changes,
+)
 
 LOG_COLUMNS = ("nip", "name", "unit_code", "unit_name", "field", "old_value", "new_value")
 
@@ -53,25 +62,36 @@ class RunChanges:
         star = self.log[(self.log["field"] == EMPLOYEE_FIELD) & (self.log["new_value"] == ABSENT)]
         return star["nip"].tolist()
 
+    @property
+    def dry_run(self) -> bool:
+        """A preview (`kinerja run --dry-run`): what publishing would change, nothing published."""
+        return bool(self.run.get("dry_run"))
+
     def describe(self) -> str:
         """The change summary as one line, for the run's log and the command line."""
         run = self.run
         if self.replaced_run_id is None:
+            if self.dry_run:
+                return (f"{run['agency_code']} {run['period_id']}: dry run: would be the first "
+                        "publication, nothing replaced; nothing published")
             return (f"{run['agency_code']} {run['period_id']}: first publication (run "
                     f"{run['run_id']}), nothing replaced")
         fields = ", ".join(f"{field} {count}" for field, count in
                            self.log["field"].value_counts().sort_index().items())
         files = ", ".join(f"{n} {kind}" for kind, n in self.files["change"].value_counts()
                           .sort_index().items()) or "none"
-        return (f"{run['agency_code']} {run['period_id']}: run {run['run_id']} against run "
+        who = "dry run" if self.dry_run else f"run {run['run_id']}"
+        return (f"{run['agency_code']} {run['period_id']}: {who} against run "
                 f"{self.replaced_run_id}: {self.change_rows} change(s) for "
                 f"{self.employees_changed} employee(s) ({fields or 'no field'}); predikat "
-                f"changed for {len(self.predikat)}; files differ: {files}")
+                f"changed for {len(self.predikat)}; files differ: {files}"
+                + ("; nothing published" if self.dry_run else ""))
 
     def summary(self) -> dict[str, Any]:
         """Plain, JSON-able figures (what a Prefect flow returns)."""
         return {
             "run_id": self.run["run_id"],
+            "dry_run": self.dry_run,
             "agency_code": self.run["agency_code"],
             "period_id": self.run["period_id"],
             "replaced_run_id": self.replaced_run_id,
@@ -236,3 +256,69 @@ def run_changes(engine: Engine, run_id: str) -> RunChanges:
     else:
         files = file_changes(engine, replaced, run_id)
     return RunChanges(run, replaced, change_log(engine, run_id), files)
+
+
+def preview_changes(
+    engine: Engine | None,
+    agency_code: str,
+    period_id: str,
+    facts: Mapping[str, pd.DataFrame],
+    employees: pd.DataFrame,
+    units: pd.DataFrame,
+    files: pd.DataFrame,
+) -> RunChanges:
+    """What publishing `facts` would change against the agency-period's current publication,
+    read without writing anything: the change log `tasks/publish.py` would record (the same
+    `appraisal_changes`), named as `change_log` names it, and the files (dataset, path, sha256)
+    that differ from the current publication's. `engine` None stands for a warehouse that does
+    not exist yet. `employees` and `units` are the run's accepted master frames."""
+    run = {"run_id": None, "agency_code": agency_code, "period_id": period_id, "dry_run": True}
+    replaced = latest_published_run(engine, agency_code, period_id) if engine else None
+    none = pd.DataFrame(columns=["dataset", "path", "sha256"])
+    if replaced is None:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in LOG_COLUMNS})
+        return RunChanges(run, None, empty, source_file_changes(none, none))
+    old = {name: warehouse.read_table(engine, name, agency_code, period_id)
+           for name in ("fact_appraisal", "fact_followup")}
+    changes = appraisal_changes(
+        employee_outcomes(old["fact_appraisal"], old["fact_followup"]),
+        employee_outcomes(facts["fact_appraisal"], facts["fact_followup"]),
+    )
+    log = _named(engine, agency_code, changes, facts["fact_appraisal"], old["fact_appraisal"],
+                 employees, units)
+    with engine.connect() as conn:
+        source = warehouse.reflect_table(conn, "source_file")
+        columns = [source.c.dataset, source.c.path, source.c.sha256]
+        rows = conn.execute(sa.select(*columns).where(source.c.run_id == replaced)).all()
+    return RunChanges(run, replaced, log,
+                      source_file_changes(warehouse.typed_frame(columns, rows),
+                                          files.loc[:, ["dataset", "path", "sha256"]]))
+
+
+def _named(engine: Engine, agency_code: str, changes: pd.DataFrame, new: pd.DataFrame,
+           old: pd.DataFrame, employees: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """`changes` (nip, field, old_value, new_value) as LOG_COLUMNS: the name and unit the
+    publication would give them (this run's, else the warehouse's for employees it drops)."""
+    nips = changes["nip"].astype(str)
+    names = employees.set_index(employees["nip"].astype(str))["name"].astype(object)
+    unit_of = pd.concat([new.set_index(new["nip"].astype(str))["unit_code"],
+                         old.set_index(old["nip"].astype(str))["unit_code"]]).astype(object)
+    unit_of = unit_of[~unit_of.index.duplicated()]
+    unit_names = units.set_index(units["unit_code"].astype(str))["unit_name"].astype(object)
+    known = warehouse.read_table(engine, "dim_employee", agency_code)
+    known = known.set_index(known["nip"].astype(str))
+    known_units = warehouse.read_table(engine, "dim_unit", agency_code)
+    known_units = known_units.set_index(known_units["unit_code"].astype(str))["unit_name"]
+    name = nips.map(names).fillna(nips.map(known["name"].astype(object)))
+    unit_code = nips.map(unit_of).fillna(nips.map(known["unit_code"].astype(object)))
+    unit_name = unit_code.map(unit_names).fillna(unit_code.map(known_units.astype(object)))
+    log = pd.DataFrame({"nip": nips, "name": name, "unit_code": unit_code,
+                        "unit_name": unit_name, "field": changes["field"],
+                        "old_value": changes["old_value"], "new_value": changes["new_value"]})
+    log = log.astype(object).where(log.notna(), None)
+    return (
+        log.assign(_order=field_rank(log["field"]))
+        .sort_values(["nip", "_order", "field"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )

@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -177,6 +178,21 @@ def finished_runs(
         ).scalars())
 
 
+def expired_failed_runs(engine: Engine, run_ids: list[str], finished_before: datetime) -> list[str]:
+    """Those of `run_ids` that failed and finished before `finished_before`, of any agency and
+    period: runs whose work folder was kept for diagnosis long enough."""
+    if not run_ids:
+        return []
+    with engine.connect() as conn:
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        return list(conn.execute(
+            sa.select(runs.c.run_id).where(
+                runs.c.run_id.in_(run_ids), runs.c.status == "failed",
+                runs.c.finished_at < finished_before,
+            )
+        ).scalars())
+
+
 # Lineage and quarantine -----------------------------------------------------------------------
 
 
@@ -281,13 +297,13 @@ def publish_period(
             # A retried task whose first attempt committed but lost the acknowledgement; a later
             # run may have re-published the period since, which must not be overwritten.
             log.warning("run %s is already published; nothing to do", run_id)
-            return agency_name or _known_agency_name(conn, agency_code) or agency_code
+            return agency_name or warehouse.agency_name(conn, agency_code) or agency_code
         frames = {
             name: _fact_frame(conn, name, facts[name], run_id, agency_code, period)
             for name in FACT_TABLES
         }
         if agency_name is None:
-            agency_name = _known_agency_name(conn, agency_code) or agency_code
+            agency_name = warehouse.agency_name(conn, agency_code) or agency_code
             dimensions["dim_agency"] = dimensions["dim_agency"].assign(agency_name=agency_name)
         latest = warehouse.latest_published_period(conn, agency_code)
         is_latest = latest is None or period.id >= latest
@@ -313,12 +329,6 @@ def publish_period(
         "first publication" if changed is None else f"{changed} change(s) against the last one",
     )
     return agency_name
-
-
-def _known_agency_name(conn: Connection, agency_code: str) -> str | None:
-    agencies = warehouse.reflect_table(conn, "dim_agency")
-    return conn.execute(sa.select(agencies.c.agency_name)
-                        .where(agencies.c.agency_code == agency_code)).scalar_one_or_none()
 
 
 def _lock_agency(conn: Connection, agency_code: str) -> None:

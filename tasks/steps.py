@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from schemas.outputs import FACT_TABLES
 from schemas.sources import DATASETS, ValidationContext
 from tasks import publish as publisher
 from tasks import warehouse
+from tasks.change_log import preview_changes
+from tasks.preview import SHOWN_CHANGE_ROWS, overlay_prior, quarantine_preview
 from tasks.score import ScoringInputs, score_period
 from tasks.sql_source import extract_raw
 from tasks.transient import resilient
@@ -33,6 +36,10 @@ from tasks.validate import (
     context_after,
     validate_dataset,
 )
+
+# Work folders of dry runs (`flows.semester.dry_run_appraisal`, a dry backfill's shared one) start
+# with this; a run's is its run id.
+DRY_RUN_PREFIX = "dry-"
 
 
 class WorkFolder:
@@ -75,11 +82,12 @@ def prepare_warehouse(warehouse_url: str) -> None:
 
 @task(name="open-run", cache_policy=NONE, **resilient("open-run"))
 def open_run(warehouse_url: str, work_dir: str | None = None, abandon: bool = False,
-             **run: Any) -> list[str]:
+             retention_days: float | None = None, **run: Any) -> list[str]:
     """Record the run (`publish.start_run`). With `abandon` (the run holds its run lock), also
     mark failed ("abandoned") the agency-period's other runs still on record as running, which
     are necessarily dead, and returns their ids; their work folders under `work_dir` go, as do
-    those that published runs killed before removing them left behind."""
+    those that published runs killed before removing them left behind, and, with
+    `retention_days`, those of runs that failed (or dry runs killed) longer ago than that."""
     engine = warehouse.make_engine(warehouse_url)
     try:
         publisher.start_run(engine, **run)
@@ -91,15 +99,28 @@ def open_run(warehouse_url: str, work_dir: str | None = None, abandon: bool = Fa
                    if work_dir and Path(work_dir).is_dir() else {})
         leftover = publisher.finished_runs(engine, run["agency_code"], run["period_id"],
                                            sorted(folders))
+        if retention_days is not None:
+            before = warehouse.utcnow() - timedelta(days=retention_days)
+            leftover += publisher.expired_failed_runs(engine, sorted(folders), before)
+            leftover += [name for name, path in folders.items()
+                         if name.startswith(DRY_RUN_PREFIX) and _modified_before(path, before)]
     finally:
         engine.dispose()
     for run_id in abandoned:
         get_run_logger().warning("run %s of %s %s was still on record as running without its "
                                  "lock: marked failed (abandoned)", run_id, run["agency_code"],
                                  run["period_id"])
-    for run_id in leftover:
+    for run_id in dict.fromkeys(leftover):
         shutil.rmtree(folders[run_id], ignore_errors=True)
     return abandoned
+
+
+def _modified_before(path: Path, before: datetime) -> bool:
+    try:
+        modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None)
+    except OSError:
+        return False
+    return modified < before
 
 
 @task(name="validate", task_run_name="validate-{dataset}", cache_policy=NONE,
@@ -169,12 +190,74 @@ def enforce_quarantine_limits(work_root: str, summaries: list[dict[str, Any]],
 
 @task(name="load-earlier-periods", cache_policy=NONE, **resilient("load-earlier-periods"))
 def load_earlier_periods(warehouse_url: str, agency_code: str, period_id: str,
-                         work_root: str) -> None:
+                         work_root: str, dry_run: bool = False,
+                         preview_root: str | None = None) -> None:
+    """What scoring reads of earlier publications (`warehouse.load_prior`). A dry run only
+    reads, from a warehouse that may not exist yet; a dry backfill's earlier periods
+    (`preview_root`, see `preview`) stand in for their publications."""
     work = WorkFolder(work_root)
-    prior_absent, prior_predikat = warehouse.load_prior(
-        warehouse.make_engine(warehouse_url), agency_code, Period.parse(period_id))
+    period = Period.parse(period_id)
+    engine = warehouse.existing_engine(warehouse_url) if dry_run \
+        else warehouse.make_engine(warehouse_url)
+    if engine is None:  # nothing published yet: the empty frames, typed as the schema says
+        engine = warehouse.make_engine("sqlite://")
+        warehouse.ensure_schema(engine)
+    try:
+        prior_absent, prior_predikat = warehouse.load_prior(engine, agency_code, period)
+    finally:
+        engine.dispose()
+    if preview_root:
+        prior_absent, prior_predikat = overlay_prior(
+            prior_absent, prior_predikat, period, _previewed_periods(Path(preview_root)))
     work.write("prior", "absent_days", prior_absent)
     work.write("prior", "predikat", prior_predikat)
+
+
+def _previewed_periods(root: Path) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    if not root.is_dir():  # the first period of a dry backfill
+        return {}
+    return {
+        folder.name: (pd.read_parquet(folder / "absent_days.parquet"),
+                      pd.read_parquet(folder / "predikat.parquet"))
+        for folder in sorted(root.iterdir()) if (folder / "predikat.parquet").is_file()
+    }
+
+
+@task(name="preview", cache_policy=NONE, **resilient("preview"))
+def preview(warehouse_url: str, agency_code: str, period_id: str, work_root: str,
+            summaries: list[dict[str, Any]], preview_root: str | None = None) -> dict[str, Any]:
+    """A dry run's outcome instead of a publication: what publishing the scored frames would
+    change against the current publication (the change summary and its first rows) and what
+    it would quarantine. Writes nothing to the warehouse. With `preview_root` (a dry backfill)
+    the period's results are kept there for the periods after it."""
+    work = WorkFolder(work_root)
+    facts = {name: work.read("facts", name) for name in ("fact_appraisal", "fact_followup")}
+    files = pd.DataFrame([f for s in summaries for f in s["files"]],
+                         columns=["dataset", "path", "sha256"])
+    engine = warehouse.existing_engine(warehouse_url)
+    try:
+        found = preview_changes(engine, agency_code, period_id, facts,
+                                work.read("accepted", "employees"),
+                                work.read("accepted", "units"), files)
+        name = warehouse.agency_name(engine, agency_code) if engine is not None else None
+    finally:
+        if engine is not None:
+            engine.dispose()
+    if preview_root:
+        kept = Path(preview_root) / Period.parse(period_id).id
+        kept.mkdir(parents=True, exist_ok=True)
+        work.read("facts", "fact_attendance")[["nip", "absent_days"]].to_parquet(
+            kept / "absent_days.parquet", index=False)
+        facts["fact_appraisal"][["nip", "period_id", "predikat"]].to_parquet(
+            kept / "predikat.parquet", index=False)
+    quarantine = pd.concat([work.read("quarantine", s["dataset"]) for s in summaries],
+                           ignore_index=True)
+    return {
+        **found.summary(),
+        "first_rows": found.log.head(SHOWN_CHANGE_ROWS).to_dict(orient="records"),
+        "quarantine": quarantine_preview(quarantine),
+        "agency_name": name,  # as the warehouse has it: a run without a name keeps it
+    }
 
 
 @task(name="score", cache_policy=NONE, **resilient("score"))

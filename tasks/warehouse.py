@@ -87,6 +87,33 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(parsed, pool_pre_ping=True)
 
 
+def existing_engine(url: str) -> Engine | None:
+    """A read-only engine on a warehouse that already holds kinerja's schema, or None: for reads
+    that must leave the warehouse as it was, byte for byte (a dry run). A SQLite file that does
+    not exist is not created, and one is opened read-only (SQLite's `mode=ro`), journal mode
+    untouched."""
+    engine = make_engine(url)
+    if engine.url.get_backend_name() == "sqlite":
+        database = engine.url.database
+        engine.dispose()
+        if not database or database == ":memory:" or not Path(database).is_file():
+            return None
+        target = Path(database).resolve().as_uri().replace("file://", "file:", 1)
+
+        def connect() -> sqlite3.Connection:
+            connection = sqlite3.connect(f"{target}?mode=ro", uri=True,
+                                         timeout=_SQLITE_BUSY_TIMEOUT_S,
+                                         check_same_thread=False)
+            connection.isolation_level = None
+            return connection
+
+        engine = sa.create_engine("sqlite://", creator=connect)
+    if not sa.inspect(engine).has_table("pipeline_run"):
+        engine.dispose()
+        return None
+    return engine
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # Python's sqlite3 (before 3.12) neither begins a transaction before DDL nor before SELECT,
     # which would break the atomic publication and repeatable reads; SQLAlchemy's documented
@@ -362,6 +389,16 @@ def read_table(
         stmt = stmt.order_by(*reflected.primary_key.columns)
         rows = conn.execute(stmt).all()
     return typed_frame(reflected.columns, rows)
+
+
+def agency_name(db: Engine | Connection, agency_code: str) -> str | None:
+    """The agency's name in dim_agency, or None when it has not been published."""
+    if isinstance(db, Engine):
+        with db.connect() as conn:
+            return agency_name(conn, agency_code)
+    agencies = reflect_table(db, "dim_agency")
+    return db.execute(sa.select(agencies.c.agency_name)
+                      .where(agencies.c.agency_code == agency_code)).scalar_one_or_none()
 
 
 def latest_published_period(db: Engine | Connection, agency_code: str) -> str | None:

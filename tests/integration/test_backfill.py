@@ -203,6 +203,26 @@ def query(url: str, sql: str, **params: Any) -> pd.DataFrame:
         engine.dispose()
 
 
+def all_rows(url: str) -> dict[str, str]:
+    """Every row of every warehouse table, as text."""
+    tables = query(url, "SELECT table_name AS t FROM information_schema.tables WHERE "
+                   "table_schema = 'public' AND table_type = 'BASE TABLE'"
+                   if url.startswith("postgresql") else
+                   "SELECT name AS t FROM sqlite_master WHERE type = 'table'")["t"]
+    frames = {t: query(url, f"SELECT * FROM {t}") for t in sorted(tables)}
+    return {t: f.sort_values(list(f.columns)).to_csv(index=False) for t, f in frames.items()}
+
+
+def sqlite_bytes(url: str) -> tuple[bytes, bytes] | None:
+    """A SQLite warehouse's file and its write-ahead log (committed pages not yet copied back
+    are part of the database), byte for byte; None for another database."""
+    if not url.startswith("sqlite"):
+        return None
+    path = Path(sa.make_url(url).database)
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes(), wal.read_bytes() if wal.exists() else b""
+
+
 def copy_sqlite(source: Path, target: Path) -> str:
     # The backup API copies a consistent snapshot, WAL included.
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
@@ -403,8 +423,23 @@ def test_backfill_carries_a_correction_forward(warehouse: str, correction: Corre
     assert by_nip(before[CORRECTED], "fact_attendance").at[x, "absent_days"] > 0
     assert by_nip(before["2025-S1"], "fact_followup").at[y, "promotion_eligible"]
 
+    # A dry run first (issue 11): nothing is written, and each period's preview reads the
+    # periods before it as the backfill will have re-published them.
+    rows_before = all_rows(warehouse)
+    bytes_before = sqlite_bytes(warehouse)
+    dry = backfill(agency_code=AGENCY, from_period=CORRECTED, landing=str(correction.root),
+                   warehouse_url=warehouse, reports=str(tmp_path / "reports"), dry_run=True)
+    assert sqlite_bytes(warehouse) == bytes_before
+    assert all_rows(warehouse) == rows_before
+    assert not (tmp_path / "reports").exists()
+    assert not any((tmp_path / "work").iterdir())
+
     result = backfill(agency_code=AGENCY, from_period=CORRECTED, landing=str(correction.root),
                       warehouse_url=warehouse, reports=str(tmp_path / "reports"))
+    compared = ("period_id", "replaced_run_id", "change_rows", "employees_changed",
+                "predikat_changed", "appeared", "disappeared", "fields", "files_changed")
+    assert [{k: r[k] for k in compared} for r in dry["runs"]] == [
+        {k: r[k] for k in compared} for r in result["runs"]]
 
     assert result["periods"] == PERIODS[1:]
     after = {p: read_facts(warehouse, p) for p in PERIODS}

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from kinerja.cli import _write_demo_config, app
-from tests.landing import write_period
+from tests.landing import NIP_A, NIP_B, write_period
 
 runner = CliRunner()
 
@@ -285,3 +285,92 @@ def test_every_run_says_what_it_changed_or_that_it_is_the_first(
         f"3374 2025-S1: run {second['run_id']} against run {first['run_id']}: ")
     assert "predikat changed for 1; files differ: 1 changed" in changes["description"]
     assert _eventually_logged(url, second["run_id"], changes["description"])
+
+
+# --dry-run (issue 11) ----------------------------------------------------------------------------
+
+COMPARED = ("replaced_run_id", "change_rows", "employees_changed", "predikat_changed",
+            "appeared", "disappeared", "fields", "files_changed")
+
+
+def test_a_dry_run_publishes_nothing_and_previews_what_the_run_then_records(
+        prefect_harness, tmp_path, monkeypatch):
+    from flows.semester import semester_appraisal
+    from tasks.change_log import change_log, run_changes
+    from tasks.warehouse import make_engine
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KINERJA_CONFIG", raising=False)
+    monkeypatch.delenv("KINERJA_WORK", raising=False)
+    landing, reports, db = tmp_path / "landing", tmp_path / "reports", tmp_path / "w.db"
+    folder = write_period(landing / "3374" / "2025-S1")
+    url = f"sqlite:///{db}"
+    args = ["run", "--agency", "3374", "--period", "2025-S1", "--landing", str(landing),
+            "--warehouse", url, "--reports", str(reports), "--dry-run"]
+
+    # Nothing published yet: the dry run says so and does not even create the warehouse.
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "would be the first publication" in first.output
+    assert "would quarantine no row" in first.output
+    assert not db.exists() and not reports.exists()
+    assert not any((tmp_path / ".kinerja" / "work").iterdir())  # beside the warehouse, emptied
+
+    common = {"agency_code": "3374", "period_id": "2025-S1", "landing": str(landing),
+              "warehouse_url": url, "reports": str(reports)}
+    semester_appraisal(**common)
+    # An analyst's correction: a re-rating (predikat changes), a late export with one bad row.
+    ratings = (folder / "ratings.csv").read_text()
+    (folder / "ratings.csv").write_text(ratings.replace(
+        "Sesuai Ekspektasi,diatas ekspektasi", "Dibawah Ekspektasi,dibawah ekspektasi"))
+    (folder / "attendance" / "susulan.csv").write_text(
+        f"nip,date,status\n{NIP_A},2025-01-03,DL\n{NIP_B},2025-01-06,XX\n")
+    reports_before = {p: p.read_bytes() for p in reports.rglob("*") if p.is_file()}
+    wal = tmp_path / "w.db-wal"  # committed pages not yet checkpointed are part of the database
+    before = (db.read_bytes(), wal.read_bytes() if wal.exists() else b"")
+
+    dry = semester_appraisal(**common, dry_run=True)
+    shown = runner.invoke(app, args)
+
+    assert (db.read_bytes(), wal.read_bytes() if wal.exists() else b"") == before  # byte for byte
+    assert {p: p.read_bytes() for p in reports.rglob("*") if p.is_file()} == reports_before
+    assert shown.exit_code == 0, shown.output
+    assert dry["run_id"] is None and dry["rows_quarantined"] == 1
+    assert dry["quarantine"]["first_rows"][0]["record_ref"] == "attendance/susulan.csv:3"
+
+    real = semester_appraisal(**common)
+    engine = make_engine(url)
+    try:
+        recorded = run_changes(engine, real["run_id"]).summary()
+        log = change_log(engine, real["run_id"])
+    finally:
+        engine.dispose()
+    assert recorded["predikat_changed"] and recorded["files_changed"]
+    assert {k: dry["changes"][k] for k in COMPARED} == {k: recorded[k] for k in COMPARED}
+    assert dry["first_changes"] == log.head(len(dry["first_changes"])).astype(object).where(
+        log.notna(), None).to_dict(orient="records")
+    assert dry["changes"]["description"] == recorded["description"].replace(
+        f"run {real['run_id']}", "dry run") + "; nothing published"
+    assert (dry["rows_read"], dry["rows_quarantined"], dry["predikat_counts"]) == (
+        real["rows_read"], real["rows_quarantined"], real["predikat_counts"])
+    # What the command printed: the summary, the quarantined row, the first changes in labels.
+    for text in (recorded["description"].split(": ", 2)[2].split(";")[0],
+                 "attendance/susulan.csv:3", "Di Bawah Ekspektasi", "nothing was published"):
+        assert text in " ".join(shown.output.split()), text
+
+
+def test_a_dry_run_over_the_quarantine_limit_says_the_run_would_fail(
+        prefect_harness, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KINERJA_CONFIG", raising=False)
+    bad = "nip,date,status\n" + "".join(f"{NIP_B},2025-02-{d:02d},XX\n" for d in range(1, 20))
+    write_period(tmp_path / "landing" / "3374" / "2025-S1", {"attendance/surat.csv": bad})
+    db = tmp_path / "w.db"
+    result = runner.invoke(app, ["run", "--agency", "3374", "--period", "2025-S1", "--landing",
+                                 str(tmp_path / "landing"), "--warehouse", f"sqlite:///{db}",
+                                 "--dry-run"])
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert "a real run would fail" in output and "attendance" in output
+    assert "would quarantine 19 row(s)" in output
+    assert not db.exists()
