@@ -25,6 +25,7 @@ from tasks.changes import (
     field_rank,
     source_file_changes,
 )
+from tasks.run_ledger import current_run
 
 LOG_COLUMNS = ("nip", "name", "unit_code", "unit_name", "field", "old_value", "new_value")
 
@@ -124,27 +125,8 @@ def run_record(engine: Engine, run_id: str) -> dict[str, Any] | None:
 
 def latest_published_run(engine: Engine, agency_code: str, period_id: str) -> str | None:
     """The run whose rows are the agency-period's current publication, or None."""
-    with engine.connect() as conn:
-        appraisal = warehouse.reflect_table(conn, "fact_appraisal")
-        current = conn.execute(
-            sa.select(appraisal.c.run_id)
-            .where(appraisal.c.agency_code == agency_code, appraisal.c.period_id == period_id)
-            .limit(1)
-        ).scalar_one_or_none()
-        if current is not None:
-            return str(current)
-        # A publication without appraisal rows: the run that published last.
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        return conn.execute(
-            sa.select(runs.c.run_id)
-            .where(
-                runs.c.agency_code == agency_code,
-                runs.c.period_id == period_id,
-                runs.c.status == "published",
-            )
-            .order_by(runs.c.finished_at.desc(), runs.c.started_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+    run = current_run(engine, agency_code, period_id)
+    return None if run is None else str(run["run_id"])
 
 
 def replaced_run_id(engine: Engine, run_id: str) -> str | None:

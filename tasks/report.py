@@ -47,6 +47,7 @@ from sqlalchemy.engine import Connection, Engine
 from kinerja import identifiers
 from kinerja.period import Period
 from tasks import warehouse
+from tasks.run_ledger import current_run
 
 if TYPE_CHECKING:
     from tasks.explain.calibration import Calibration
@@ -185,14 +186,12 @@ def select_rows(conn: Connection, table: str, *where: Any, **equals: Any) -> pd.
 
 
 def publishing_run(conn: Connection, agency_code: str, period_id: str) -> dict[str, Any]:
-    """The pipeline_run row of the agency-period's current publication: of its published runs,
-    the one whose publication finished last. Raises ValueError when nothing is published."""
-    runs = select_rows(conn, "pipeline_run", agency_code=agency_code, period_id=period_id,
-                       status="published")
-    if runs.empty:
+    """The pipeline_run row of the agency-period's current publication
+    (`run_ledger.current_run`). Raises ValueError when nothing is published."""
+    run = current_run(conn, agency_code, period_id)
+    if run is None:
         raise ValueError(f"nothing is published for agency {agency_code} {period_id}")
-    runs = runs.sort_values(["finished_at", "started_at"], na_position="first")
-    return {k: (None if missing(v) else v) for k, v in runs.iloc[-1].to_dict().items()}
+    return run
 
 
 def employees_of(conn: Connection, agency_code: str, period_id: str) -> pd.DataFrame:
