@@ -263,20 +263,22 @@ def default_work(warehouse_url: str) -> Path:
 
 
 def _work_retention(file: Mapping[str, Any]) -> float:
-    value = os.environ.get("KINERJA_WORK_RETENTION_DAYS") or file.get("work_retention_days")
-    days = DEFAULT_WORK_RETENTION_DAYS if value in (None, "") else float(value)
-    if days < 0:
-        raise ConfigError("work_retention_days must not be negative")
-    return days
+    return _non_negative(file, "KINERJA_WORK_RETENTION_DAYS", "work_retention_days",
+                         DEFAULT_WORK_RETENTION_DAYS)
 
 
 def _run_lock_wait(file: Mapping[str, Any]) -> float:
-    # 0 is meaningful (fail at once instead of waiting), so no `or` chain here.
-    value = os.environ.get("KINERJA_RUN_LOCK_WAIT") or file.get("run_lock_wait_seconds")
-    seconds = DEFAULT_RUN_LOCK_WAIT_S if value in (None, "") else float(value)
-    if seconds < 0:
-        raise ConfigError("run_lock_wait_seconds must not be negative")
-    return seconds
+    return _non_negative(file, "KINERJA_RUN_LOCK_WAIT", "run_lock_wait_seconds",
+                         DEFAULT_RUN_LOCK_WAIT_S)
+
+
+def _non_negative(file: Mapping[str, Any], env: str, key: str, default: float) -> float:
+    # 0 is meaningful (fail at once instead of waiting; remove at once), hence no `or default`.
+    value = os.environ.get(env) or file.get(key)
+    number = default if value in (None, "") else float(value)
+    if number < 0:
+        raise ConfigError(f"{key} must not be negative")
+    return number
 
 
 def _input_limits(path: Path | None, raw: Any) -> InputLimits:

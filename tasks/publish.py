@@ -165,31 +165,29 @@ def finished_runs(
 ) -> list[str]:
     """Those of `run_ids` that are runs of the agency-period which published or were abandoned:
     runs whose work folder nobody needs any more (a failed run's stays for diagnosis)."""
-    if not run_ids:
-        return []
-    with engine.connect() as conn:
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        return list(conn.execute(
-            sa.select(runs.c.run_id).where(
-                runs.c.agency_code == agency_code, runs.c.period_id == Period.parse(period_id).id,
-                runs.c.run_id.in_(run_ids),
-                sa.or_(runs.c.status == "published", runs.c.message.like("abandoned:%")),
-            )
-        ).scalars())
+    return _runs_among(
+        engine, run_ids,
+        lambda runs: (runs.c.agency_code == agency_code,
+                      runs.c.period_id == Period.parse(period_id).id,
+                      sa.or_(runs.c.status == "published",
+                             runs.c.message.like("abandoned:%"))))
 
 
 def expired_failed_runs(engine: Engine, run_ids: list[str], finished_before: datetime) -> list[str]:
     """Those of `run_ids` that failed and finished before `finished_before`, of any agency and
     period: runs whose work folder was kept for diagnosis long enough."""
+    return _runs_among(engine, run_ids, lambda runs: (runs.c.status == "failed",
+                                                      runs.c.finished_at < finished_before))
+
+
+def _runs_among(engine: Engine, run_ids: list[str],
+                where: Callable[[sa.Table], tuple[Any, ...]]) -> list[str]:
     if not run_ids:
         return []
     with engine.connect() as conn:
         runs = warehouse.reflect_table(conn, "pipeline_run")
         return list(conn.execute(
-            sa.select(runs.c.run_id).where(
-                runs.c.run_id.in_(run_ids), runs.c.status == "failed",
-                runs.c.finished_at < finished_before,
-            )
+            sa.select(runs.c.run_id).where(runs.c.run_id.in_(run_ids), *where(runs))
         ).scalars())
 
 
