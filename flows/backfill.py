@@ -20,11 +20,11 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from flows import observe
-from flows.semester import _one_line, semester_appraisal
+from flows.semester import semester_appraisal
 from kinerja import identifiers
 from kinerja.config import load_settings
 from kinerja.period import Period, periods_between
-from kinerja.redact import install_log_masking
+from kinerja.redact import install_log_masking, one_line
 from tasks import steps, warehouse
 from tasks.change_log import run_changes
 
@@ -182,7 +182,7 @@ def backfill(
                 published = _published_since(url, agency_code, period_id, started)
             except Exception:  # the warehouse itself may be what failed: keep the first reason
                 published = False
-            failure = BackfillFailed(agency_code, period_id, _one_line(error), completed,
+            failure = BackfillFailed(agency_code, period_id, one_line(error), completed,
                                      periods[index + 1 if published else index:], published)
             logger.error("%s", failure)
             raise failure from error
@@ -210,7 +210,7 @@ def _dry_backfill(agency_code: str, periods: list[str], landing: str | None,
                     preview_root=str(preview_root),
                 )
             except Exception as error:
-                failure = BackfillFailed(agency_code, period_id, _one_line(error), completed,
+                failure = BackfillFailed(agency_code, period_id, one_line(error), completed,
                                          periods[index:], dry_run=True)
                 get_run_logger().error("%s", failure)
                 raise failure from error

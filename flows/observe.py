@@ -30,7 +30,7 @@ from prefect.cache_policies import NONE
 
 from flows import artifacts
 from kinerja import identifiers
-from kinerja.redact import mask_secrets
+from kinerja.redact import one_line
 from tasks.transient import resilient
 
 TAG = "kinerja"
@@ -142,18 +142,13 @@ def label_run(agency_codes: Iterable[str], period_ids: Iterable[str], kind: str,
         with get_client(sync_client=True) as client:
             client.update_flow_run(context.flow_run.id, tags=tags)
     except Exception as error:  # observability must not fail the run
-        get_run_logger().warning("flow run not tagged: %s", _one_line(error))
+        get_run_logger().warning("flow run not tagged: %s", one_line(error))
         return
     # Events the run emits from now on carry the tags too (Prefect reads them from here).
     context.flow_run.tags = tags
 
 
 # Artifacts and events ---------------------------------------------------------------------------
-
-
-def _one_line(error: BaseException) -> str:
-    text = mask_secrets(" ".join(str(error).split()))
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 @task(name="read-run-details", cache_policy=NONE, **resilient("read-run-details"))
@@ -232,7 +227,7 @@ def run_details(warehouse_url: str, run_id: str) -> dict[str, Any]:
         return read_run_details(warehouse_url, run_id)
     except Exception as error:
         get_run_logger().warning("run %s: quality and changes not read: %s", run_id,
-                                 _one_line(error))
+                                 one_line(error))
         return {}
 
 
@@ -251,7 +246,7 @@ def record_run(warehouse_url: str, summary: Mapping[str, Any], kind: str,
             emit_event(**quality_failed_event(summary, kind, details.get("quality"),
                                               _deployment_id()))
         except Exception as error:
-            logger.warning("event %s not emitted: %s", QUALITY_FAILED_EVENT, _one_line(error))
+            logger.warning("event %s not emitted: %s", QUALITY_FAILED_EVENT, one_line(error))
     agency, period = summary["agency_code"], summary["period_id"]
     written = []
     try:
@@ -270,7 +265,7 @@ def record_run(warehouse_url: str, summary: Mapping[str, Any], kind: str,
             key=key, description=artifacts.description(summary, "Ringkasan run"))
         written.append(key)
     except Exception as error:
-        logger.warning("run %s: artifacts not written: %s", summary["run_id"], _one_line(error))
+        logger.warning("run %s: artifacts not written: %s", summary["run_id"], one_line(error))
     return written
 
 
@@ -285,9 +280,9 @@ def record_failure(agency_code: str, period_id: str, run_id: str, kind: str,
     try:
         create_markdown_artifact(
             artifacts.failure_markdown(agency_code, period_id, run_id, kind,
-                                       _one_line(error), agency_name),
+                                       one_line(error), agency_name),
             key=artifacts.artifact_key(agency_code, period_id),
             description=f"Run gagal — {agency_code}, periode {period_id}, run `{run_id}`")
     except Exception as failure:
         get_run_logger().warning("run %s: failure artifact not written: %s", run_id,
-                                 _one_line(failure))
+                                 one_line(failure))

@@ -16,10 +16,11 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows import observe
-from flows.semester import _one_line, semester_appraisal
+from flows.semester import semester_appraisal
 from kinerja import identifiers
 from kinerja.config import load_settings
 from kinerja.period import Period
+from kinerja.redact import one_line
 
 TIMEZONE = ZoneInfo("Asia/Jakarta")
 
@@ -81,7 +82,7 @@ def scheduled_semester_appraisal(
                 state.result()
                 reason = state.message or state.name or "failed"
             except BaseException as error:  # the subflow's own exception
-                reason = _one_line(error)
+                reason = one_line(error)
             failures[code] = reason
             logger.error("%s %s failed: %s", code, period.id, reason)
     if failures:

@@ -18,7 +18,7 @@ from kinerja.config import load_settings
 from kinerja.period import Period
 from kinerja.policy import load_policy
 from kinerja.preflight import check_landing
-from kinerja.redact import install_log_masking, mask_secrets
+from kinerja.redact import install_log_masking, mask_secrets, one_line
 from schemas.sources import VALIDATION_ORDER
 from tasks import steps
 from tasks.extract import DatasetError, period_dir
@@ -42,12 +42,6 @@ def code_version() -> str:
 
 class RunFailed(RuntimeError):
     """A run's failure whose original message had to be masked before Prefect stores it."""
-
-
-def _one_line(error: BaseException) -> str:
-    """The error as one line that may be logged and stored: passwords masked."""
-    text = mask_secrets(" ".join(str(error).split()))
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 @flow(name="semester_appraisal", log_prints=True,
@@ -147,7 +141,7 @@ def semester_appraisal(
         signum = interrupts.interrupted_by(error)
         if signum is not None:
             interrupts.note(signum)
-        reason = _one_line(error) if signum is None else interrupts.describe(signum)
+        reason = one_line(error) if signum is None else interrupts.describe(signum)
         observe.record_failure(agency_code, period.id, run_id, kind, error, name)  # never raises
         steps.close_failed_run(url, run_id, reason, record)
         if signum is None:
@@ -158,7 +152,7 @@ def semester_appraisal(
             logger.error("run %s %s", run_id, reason)
         if isinstance(error, Exception) and mask_secrets(str(error)) != str(error):
             # Prefect stores the flow's exception in its state and events: never a password.
-            raise RunFailed(_one_line(error)) from None
+            raise RunFailed(one_line(error)) from None
         raise
     finally:
         lock.release()
@@ -218,7 +212,7 @@ def dry_run_appraisal(url: str, agency_code: str, period_id: str, landing_root: 
         try:
             steps.enforce_quarantine_limits(work_root, summaries, settings.max_quarantine_share)
         except DatasetError as error:
-            would_fail = _one_line(error)
+            would_fail = one_line(error)
             logger.warning("dry run: a real run would fail here: %s", would_fail)
         counts = {key: sum(s[key] for s in summaries)
                   for key in ("rows_read", "rows_accepted", "rows_quarantined")}

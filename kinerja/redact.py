@@ -45,6 +45,13 @@ def _mask_token(token: str) -> str:
     return token[: colon + 1] + MASK + token[at:]
 
 
+def one_line(error: BaseException) -> str:
+    """`Type: message` of an error on one line, passwords masked: what may be logged, stored on
+    a run and handed to Prefect."""
+    text = mask_secrets(" ".join(str(error).split()))
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def mask_secrets(text: str) -> str:
     """`text` with every URL password and every remembered secret replaced by `***`."""
     masked = _TOKEN_RE.sub(lambda m: _mask_token(m.group(0)), str(text))
