@@ -46,6 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tasks import warehouse
+from tasks.run_log import run_logger
 
 log = logging.getLogger(__name__)
 
@@ -243,16 +244,6 @@ def _backend(url: str, agency_code: str, period_id: str) -> _Backend | None:
     return None
 
 
-def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    from prefect.exceptions import MissingContextError
-    from prefect.logging import get_run_logger
-
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return log
-
-
 def running_runs(url: str, agency_code: str, period_id: str,
                  exclude_run_id: str | None = None) -> list[dict[str, Any]]:
     """The agency-period's runs on record as `running`, earliest first (best effort: an
@@ -301,7 +292,7 @@ class RunLock:
 
     def acquire(self) -> None:
         backend = _backend(self.url, self.agency_code, self.period_id)
-        logger = _run_logger()
+        logger = run_logger(log)
         if backend is None:
             logger.warning("no run lock on %s: two runs of %s %s are only kept apart by the "
                            "publication's own transaction", warehouse.redact_url(self.url),

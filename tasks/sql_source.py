@@ -47,6 +47,7 @@ from tasks.extract import (
     extract_dataset,
     size_text,
 )
+from tasks.run_log import run_logger
 from tasks.transient import is_transient
 from tasks.warehouse import SQL_DIR, redact_url
 
@@ -147,16 +148,6 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    from prefect.exceptions import MissingContextError
-    from prefect.logging import get_run_logger
-
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return log
-
-
 def extract_sql(source: SqlSource, agency_code: str, period: Period,
                 limits: InputLimits | None = None) -> RawDataset:
     """Run the source's query for one agency-period and return its rows as a raw text dataset.
@@ -177,7 +168,7 @@ def extract_sql(source: SqlSource, agency_code: str, period: Period,
     except ValueError as error:
         raise DatasetError(ref, str(error)) from error
     url = expand_url(source.url, ref)
-    logger = _run_logger()
+    logger = run_logger(log)
     logger.info("%s: reading %s from %s", dataset.name, ref, redact_url(url))
 
     digest = hashlib.sha256()

@@ -27,6 +27,8 @@ from typing import Any
 import sqlalchemy as sa
 from prefect.tasks import exponential_backoff
 
+from tasks.run_log import run_logger
+
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRIES = 3
@@ -193,19 +195,9 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
         return False
     transient = is_transient(error)
     if not transient:
-        _run_logger().info("not retrying %s: %s is not a transient fault",
+        run_logger(log).info("not retrying %s: %s is not a transient fault",
                            getattr(task, "name", "task"), type(error).__name__)
     return transient
-
-
-def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    from prefect.exceptions import MissingContextError
-    from prefect.logging import get_run_logger
-
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return log
 
 
 def _env_number(name: str, default: float, minimum: float) -> float:
