@@ -31,7 +31,7 @@ import stat
 import unicodedata
 import zipfile
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -56,6 +56,8 @@ _MAX_HEADER_BYTES = MIB
 # column (16,384) would otherwise cost 128 KB per row.
 MAX_COLUMNS = 256
 _BLOCK_BYTES = 64 * MIB  # pyarrow's block: a record longer than this is refused by pyarrow
+# Rows handed on at a time when a dataset is streamed (a block of pyarrow is cut to this).
+DEFAULT_BATCH_ROWS = 250_000
 # Errors of opening a landing-zone path that are the landing zone's fault, not a passing
 # fault of the file system (those propagate, so that the task retries them).
 _DATA_ERRNOS = frozenset({errno.ELOOP, errno.ENOTDIR, errno.EISDIR, errno.ENXIO, errno.EACCES,
@@ -234,18 +236,20 @@ def _dataset_files(stack: ExitStack, period_fd: int,
     return [(dataset.pattern, dataset.pattern, period_fd)]
 
 
-def _fingerprint(handle: BinaryIO, rel: str, max_bytes: int) -> tuple[str, int, bool]:
-    """SHA-256, size and whether a quote character occurs (only then can a value span lines),
-    in one pass; a file that grew past the limit since it was opened is refused."""
+def _fingerprint(handle: BinaryIO, rel: str, max_bytes: int) -> tuple[str, int, bool, int]:
+    """SHA-256, size, whether a quote character occurs (only then can a value span lines) and
+    the number of line feeds (about the records, to size partitions before reading), in one
+    pass; a file that grew past the limit since it was opened is refused."""
     digest = hashlib.sha256()
-    size, quoted = 0, False
+    size, quoted, line_feeds = 0, False, 0
     handle.seek(0)
     for block in iter(lambda: handle.read(MIB), b""):
         size += len(block)
         _require_size(size, rel, max_bytes)
         digest.update(block)
         quoted = quoted or b'"' in block
-    return digest.hexdigest(), size, quoted
+        line_feeds += block.count(b"\n")
+    return digest.hexdigest(), size, quoted, line_feeds
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -304,22 +308,67 @@ def _csv_records(handle: BinaryIO, rel: str, size: int) -> Iterator[tuple[int, l
         text.detach()  # the handle stays open for its owner
 
 
-def _record_lines(handle: BinaryIO, rel: str, size: int,
-                  records: int) -> tuple[np.ndarray, np.ndarray]:
-    """Start line and blankness of each of pyarrow's `records`, from the csv module's reading
-    of the same bytes; the two must agree record for record."""
-    starts = np.empty(records, dtype="int64")
-    blank = np.zeros(records, dtype=bool)
-    count = 0
-    for line, fields in _csv_records(handle, rel, size):
-        if count == records:
-            count += 1
-            break
-        starts[count], blank[count] = line, not fields
-        count += 1
-    if count != records:
-        raise DatasetError(rel, "not valid CSV: its records cannot be matched to lines")
-    return starts, blank
+class _PositionalReader(io.RawIOBase):
+    """Reads a file by offset (os.pread), leaving the descriptor's own position alone: the csv
+    module can read a file that pyarrow is streaming through the same descriptor."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd, self._position = fd, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence != os.SEEK_SET:
+            raise io.UnsupportedOperation("only absolute positions")
+        self._position = offset
+        return offset
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = os.pread(self._fd, len(buffer), self._position)
+        buffer[:len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+
+class _LineCursor:
+    """Start line and blankness of pyarrow's records, from the csv module's reading of the same
+    bytes, taken batch by batch; the two must agree record for record."""
+
+    def __init__(self, handle: BinaryIO, rel: str, size: int, skip: int) -> None:
+        self._rel = rel
+        self._records = _csv_records(io.BufferedReader(_PositionalReader(handle.fileno()), MIB),
+                                     rel, size)
+        for _ in range(skip):
+            self._next()
+
+    def _mismatch(self) -> DatasetError:
+        return DatasetError(self._rel, "not valid CSV: its records cannot be matched to lines")
+
+    def _next(self) -> tuple[int, list[str]]:
+        record = next(self._records, None)
+        if record is None:
+            raise self._mismatch()
+        return record
+
+    def take(self, records: int) -> tuple[np.ndarray, np.ndarray]:
+        starts = np.empty(records, dtype="int64")
+        blank = np.zeros(records, dtype=bool)
+        for i in range(records):
+            line, fields = self._next()
+            starts[i], blank[i] = line, not fields
+        return starts, blank
+
+    def finish(self) -> None:
+        if next(self._records, None) is not None:
+            raise self._mismatch()
 
 
 def _csv_failure(handle: BinaryIO, rel: str, size: int, header: list[str],
@@ -354,11 +403,17 @@ def _has_line_break(table: pa.Table) -> bool:
     )
 
 
-def _read_csv(handle: BinaryIO, rel: str, size: int, quoted: bool) -> pd.DataFrame:
-    header = _read_header(handle, rel)
+def _csv_batches(handle: BinaryIO, rel: str, size: int, quoted: bool, header: list[str],
+                 batch_rows: int) -> Iterator[pd.DataFrame]:
+    """The file's records, at most `batch_rows` at a time, as text frames with normalised column
+    names and `_line`; blank lines dropped. Streamed: memory follows the batch, not the file.
+    At least one frame, empty for a file of a header only."""
     handle.seek(0)
+    cursor: _LineCursor | None = None
+    records = 0
+    yielded = False
     try:
-        table = pacsv.read_csv(
+        reader = pacsv.open_csv(
             handle,
             read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES),
             # Blank lines become all-null rows, told apart and dropped below.
@@ -371,24 +426,46 @@ def _read_csv(handle: BinaryIO, rel: str, size: int, quoted: bool) -> pd.DataFra
                 null_values=[""],
             ),
         )
+        if reader.schema.names != [h.lstrip("\ufeff") for h in header]:
+            raise DatasetError(rel, "the header row must be one line of column names")
+        names = _normalise_header(list(reader.schema.names), rel)
+        blocks = iter(reader)
+        while True:
+            block = next(blocks, None)
+            if block is None:
+                break
+            for start in range(0, block.num_rows, batch_rows):
+                table = pa.Table.from_batches([block.slice(start, batch_rows)])
+                frame = table.to_pandas()
+                frame.columns = names
+                empty = frame.isna().all(axis=1).to_numpy()
+                if cursor is None and (empty.any() or (quoted and _has_line_break(table))):
+                    # A blank line and a record of empty fields both read as all-null rows, and
+                    # a quoted value spanning lines shifts every later line: from here on the
+                    # csv module tells them apart. Records before had one line each.
+                    cursor = _LineCursor(handle, rel, size, records)
+                if cursor is not None:
+                    starts, blank = cursor.take(len(frame))
+                    if (blank & ~empty).any():
+                        raise DatasetError(rel, "not valid CSV: its records cannot be matched "
+                                                "to lines")
+                    frame[LINE_COLUMN] = starts
+                    frame = frame[~blank].reset_index(drop=True)
+                else:
+                    frame[LINE_COLUMN] = np.arange(records + 2, records + 2 + len(frame),
+                                                   dtype="int64")
+                records += len(empty)
+                yielded = True
+                yield frame
+        if cursor is not None:
+            cursor.finish()
+        if not yielded:
+            frame = reader.schema.empty_table().to_pandas()
+            frame.columns = names
+            frame[LINE_COLUMN] = np.zeros(0, dtype="int64")
+            yield frame
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
         raise _csv_failure(handle, rel, size, header, error) from error
-    if table.column_names != [h.lstrip("\ufeff") for h in header]:
-        raise DatasetError(rel, "the header row must be one line of column names")
-    frame = table.to_pandas()
-    frame.columns = _normalise_header(list(frame.columns), rel)
-    empty = frame.isna().all(axis=1).to_numpy()
-    if empty.any() or (quoted and _has_line_break(table)):
-        # A blank line and a record of empty fields both read as all-null rows, and a quoted
-        # value spanning lines shifts every later line: the csv module tells them apart.
-        starts, blank = _record_lines(handle, rel, size, len(frame))
-        if (blank & ~empty).any():
-            raise DatasetError(rel, "not valid CSV: its records cannot be matched to lines")
-        frame[LINE_COLUMN] = starts
-        frame = frame[~blank]
-    else:
-        frame[LINE_COLUMN] = pd.RangeIndex(2, len(frame) + 2)
-    return frame
 
 
 # --- XLSX --------------------------------------------------------------------------------------
@@ -494,29 +571,102 @@ def file_hashes(folder: Path, name: str,
     return hashes
 
 
-def extract_dataset(folder: Path, name: str, limits: InputLimits | None = None) -> RawDataset:
-    """Read every file of one dataset from a period folder of the landing zone."""
+@dataclass
+class _OpenedFile:
+    rel: str
+    handle: BinaryIO
+    sha256: str
+    size: int
+    quoted: bool
+    line_feeds: int
+    header: list[str] | None  # None for a workbook: read with its rows
+
+
+class RawStream:
+    """One dataset's files, opened (no link followed) and fingerprinted, whose rows `batches`
+    reads a batch at a time. `files` is complete once `batches` is exhausted."""
+
+    def __init__(self, name: str, opened: list[_OpenedFile], limits: InputLimits,
+                 batch_rows: int) -> None:
+        self.name = name
+        self.files: list[SourceFile] = []
+        self._opened = opened
+        self._limits = limits
+        self._batch_rows = batch_rows
+
+    @property
+    def paths(self) -> list[str]:
+        return [f.rel for f in self._opened]
+
+    @property
+    def records_estimate(self) -> int:
+        """Records of the CSV files, about: their line feeds after the header's."""
+        return sum(max(f.line_feeds - 1, 0) for f in self._opened)
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns of `extract_dataset`'s frame, in its order, known before reading (CSV
+        files only): each file's, in order of first appearance."""
+        names: list[str] = []
+        for f in self._opened:
+            if f.header is None:
+                raise ValueError(f"{f.rel}: a workbook's columns are known only once read")
+            header = _normalise_header(f.header, f.rel)
+            missing = [c for c in DATASETS[self.name].column_names if c not in header]
+            names += [c for c in (*header, LINE_COLUMN, *missing, FILE_COLUMN)
+                      if c not in names]
+        return names
+
+    def batches(self) -> Iterator[pd.DataFrame]:
+        """Every file's rows in file order, as text frames of at most `batch_rows` rows: the
+        dataset's columns (absent ones empty), unknown ones, `_line` and `_file`."""
+        dataset = DATASETS[self.name]
+        for f in self._opened:
+            rows = 0
+            frames = ([_read_xlsx(f.handle, f.rel, self._limits)] if f.header is None
+                      else _csv_batches(f.handle, f.rel, f.size, f.quoted, f.header,
+                                        self._batch_rows))
+            for frame in frames:
+                missing = [c for c in dataset.required_columns if c not in frame.columns]
+                if missing:
+                    raise DatasetError(f.rel, f"required column missing: {', '.join(missing)}")
+                for column in dataset.column_names:
+                    if column not in frame.columns:
+                        frame[column] = pd.Series(pd.NA, index=frame.index, dtype="str")
+                frame[FILE_COLUMN] = f.rel
+                rows += len(frame)
+                yield frame
+            self.files.append(SourceFile(self.name, f.rel, f.sha256, f.size, rows))
+
+
+@contextmanager
+def open_dataset(folder: Path, name: str, limits: InputLimits | None = None,
+                 batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[RawStream]:
+    """Open and fingerprint every file of one dataset of a landing-zone period folder, and read
+    each CSV file's header line; rows are read by the stream's `batches`."""
     limits = limits or InputLimits()
     dataset = DATASETS[name]
-    frames: list[pd.DataFrame] = []
-    files: list[SourceFile] = []
     with ExitStack() as stack:
         period_fd = _open_folder(stack, folder, str(folder))
+        opened: list[_OpenedFile] = []
         for rel, file_name, dir_fd in _dataset_files(stack, period_fd, dataset):
-            with _open_file(file_name, dir_fd, rel, limits.max_file_bytes) as handle:
-                sha256, size, quoted = _fingerprint(handle, rel, limits.max_file_bytes)
-                frame = (_read_xlsx(handle, rel, limits) if rel.endswith(".xlsx")
-                         else _read_csv(handle, rel, size, quoted))
-            missing = [c for c in dataset.required_columns if c not in frame.columns]
-            if missing:
-                raise DatasetError(rel, f"required column missing: {', '.join(missing)}")
-            for column in dataset.column_names:
-                if column not in frame.columns:
-                    frame[column] = pd.Series(pd.NA, index=frame.index, dtype="str")
-            frame[FILE_COLUMN] = rel
-            frames.append(frame)
-            files.append(SourceFile(name, rel, sha256, size, len(frame)))
+            handle = stack.enter_context(_open_file(file_name, dir_fd, rel,
+                                                    limits.max_file_bytes))
+            sha256, size, quoted, line_feeds = _fingerprint(handle, rel, limits.max_file_bytes)
+            header = None
+            if not rel.endswith(".xlsx"):
+                header = _read_header(handle, rel)
+            opened.append(_OpenedFile(rel, handle, sha256, size, quoted, line_feeds, header))
+        yield RawStream(name, opened, limits, batch_rows)
+
+
+def extract_dataset(folder: Path, name: str, limits: InputLimits | None = None) -> RawDataset:
+    """Read every file of one dataset from a period folder of the landing zone."""
+    with open_dataset(folder, name, limits) as stream:
+        frames = list(stream.batches())
+        files = stream.files
     combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    del frames
     combined = combined.reset_index(drop=True)
     if name == "employees" and combined.empty:
         raise DatasetError(files[0].path, "employees.csv has no rows")
