@@ -33,6 +33,9 @@ CONFIG_ENV = "KINERJA_CONFIG"
 SOURCE_DATASETS = ("units", "employees", "calendar", "attendance", "skp", "ratings", "unit_iku",
                    "budget")
 DEFAULT_CHUNK_ROWS = 50_000
+# Attendance is read, validated and scored in partitions of about this many rows (issue 8):
+# peak memory follows it, not the agency's size (docs/decisions.md, "Issue 8").
+DEFAULT_ATTENDANCE_PARTITION_ROWS = 1_000_000
 # A second run of one agency-period waits this long for the first before it fails (6 hours: a
 # province's run; a crashed run releases its lock at once, so waiting never outlives a run).
 DEFAULT_RUN_LOCK_WAIT_S = 6 * 3600.0
@@ -114,6 +117,7 @@ class Settings:
     run_lock_wait_seconds: float = DEFAULT_RUN_LOCK_WAIT_S
     limits: InputLimits = field(default_factory=InputLimits)
     work_retention_days: float = DEFAULT_WORK_RETENTION_DAYS
+    attendance_partition_rows: int = DEFAULT_ATTENDANCE_PARTITION_ROWS
 
     @property
     def agency_names(self) -> dict[str, str]:
@@ -243,6 +247,7 @@ def load_settings(directory: Path | None = None) -> Settings:
         run_lock_wait_seconds=_run_lock_wait(file),
         limits=_input_limits(path, file.get("limits")),
         work_retention_days=_work_retention(file),
+        attendance_partition_rows=_partition_rows(path, file),
     )
 
 
@@ -265,6 +270,21 @@ def default_work(warehouse_url: str) -> Path:
 def _work_retention(file: Mapping[str, Any]) -> float:
     return _non_negative(file, "KINERJA_WORK_RETENTION_DAYS", "work_retention_days",
                          DEFAULT_WORK_RETENTION_DAYS)
+
+
+def _partition_rows(path: Path | None, file: Mapping[str, Any]) -> int:
+    env = "KINERJA_ATTENDANCE_PARTITION_ROWS"
+    value = os.environ.get(env) or file.get("attendance_partition_rows")
+    if value in (None, ""):
+        return DEFAULT_ATTENDANCE_PARTITION_ROWS
+    where = env if os.environ.get(env) else f"{path}: attendance_partition_rows"
+    try:
+        rows = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where} must be a whole number, not {value!r}") from None
+    if rows < 1:
+        raise ConfigError(f"{where} must be at least 1")
+    return rows
 
 
 def _run_lock_wait(file: Mapping[str, Any]) -> float:

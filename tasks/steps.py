@@ -25,8 +25,14 @@ from schemas.sources import DATASETS, ValidationContext
 from tasks import publish as publisher
 from tasks import warehouse
 from tasks.change_log import preview_changes
+from tasks.partition import (
+    PARTITIONED_DATASETS,
+    PartitionedFrames,
+    partition_of,
+    validate_partitioned,
+)
 from tasks.preview import SHOWN_CHANGE_ROWS, overlay_prior, quarantine_preview
-from tasks.score import ScoringInputs, score_period
+from tasks.score import ScoringInputs, attendance_figures, score_period
 from tasks.sql_source import extract_raw
 from tasks.transient import resilient
 from tasks.validate import (
@@ -61,6 +67,10 @@ class WorkFolder:
 
     def has(self, kind: str, name: str) -> bool:
         return (self.root / kind / f"{name}.parquet").is_file()
+
+    def partitions(self, kind: str, name: str) -> PartitionedFrames:
+        """A partitioned dataset's folder (tasks/partition.py): `<kind>/<name>/part-*.parquet`."""
+        return PartitionedFrames(self.root / kind / name)
 
 
 def _context(work: WorkFolder, period: Period, limits: InputLimits) -> ValidationContext:
@@ -127,35 +137,50 @@ def _modified_before(path: Path, before: datetime) -> bool:
       **resilient("validate"))
 def validate_source(dataset: str, folder: str, period_id: str, work_root: str,
                     source: SqlSource | None = None, agency_code: str = "",
-                    limits: InputLimits | None = None) -> dict[str, Any]:
+                    limits: InputLimits | None = None,
+                    partition_rows: int | None = None) -> dict[str, Any]:
     """Extract one dataset (from its SQL source when the agency configures one, else from the
     landing zone), validate it, stage accepted and quarantined rows. `limits` default to the
-    settings' (`[limits]` of kinerja.toml and their environment variables).
+    settings' (`[limits]` of kinerja.toml and their environment variables). Attendance is
+    validated in partitions of about `partition_rows` rows (default: the setting
+    `attendance_partition_rows`) and staged as `accepted/attendance/part-*.parquet`.
     Returns the row accounting per file (or query)."""
     work = WorkFolder(work_root)
     period = Period.parse(period_id)
-    limits = limits or load_settings().limits
-    raw = extract_raw(dataset, folder, source, agency_code, period, limits)
-    validated = validate_dataset(raw, _context(work, period, limits))
-    work.write("accepted", dataset, validated.accepted)
+    partitioned = dataset in PARTITIONED_DATASETS
+    settings = load_settings() if limits is None or (partitioned and not partition_rows) \
+        else None
+    limits = limits or settings.limits  # type: ignore[union-attr]
+    ctx = _context(work, period, limits)
+    if partitioned:
+        validated, source_files = validate_partitioned(
+            dataset, Path(folder), source, agency_code, period, limits, ctx, work.root,
+            partition_rows or settings.attendance_partition_rows)  # type: ignore[union-attr]
+    else:
+        raw = extract_raw(dataset, folder, source, agency_code, period, limits)
+        validated = validate_dataset(raw, ctx)
+        source_files = raw.files
+        del raw
+        work.write("accepted", dataset, validated.accepted)
     work.write("quarantine", dataset, validated.quarantine)
     if dataset in ("units", "employees"):
         work.write("keys", dataset, pd.DataFrame({"key": validated.keys_in_file.astype(str)}))
+    rows_accepted = int(validated.file_counts["rows_accepted"].sum())
     logger = get_run_logger()
     for warning in validated.warnings:
         logger.warning(warning)
     logger.info("%s: read %d, accepted %d, quarantined %d", dataset, validated.rows_read,
-                len(validated.accepted), validated.rows_quarantined)
+                rows_accepted, validated.rows_quarantined)
     counts = validated.file_counts.set_index("path")
     files = [
         {**asdict(f), "rows_accepted": int(counts.at[f.path, "rows_accepted"]),
          "rows_quarantined": int(counts.at[f.path, "rows_quarantined"])}
-        for f in raw.files
+        for f in source_files
     ]
     return {
         "dataset": dataset,
         "rows_read": validated.rows_read,
-        "rows_accepted": len(validated.accepted),
+        "rows_accepted": rows_accepted,
         "rows_quarantined": validated.rows_quarantined,
         "files": files,
     }
@@ -262,16 +287,30 @@ def preview(warehouse_url: str, agency_code: str, period_id: str, work_root: str
 
 @task(name="score", cache_policy=NONE, **resilient("score"))
 def score(agency_code: str, period_id: str, policy_ref: str, work_root: str) -> dict[str, int]:
-    """The policy of scoring.md over the staged frames; returns the predikat counts."""
+    """The policy of scoring.md over the staged frames; returns the predikat counts. Attendance
+    is scored one partition at a time, each against the employees of its partition: every
+    employee's rows are in his own partition (tasks/partition.py)."""
     work = WorkFolder(work_root)
+    period = Period.parse(period_id)
+    policy = load_policy(policy_ref)
+    frames = {name: work.read("accepted", name) for name in DATASETS
+              if name not in PARTITIONED_DATASETS}
+    attendance = work.partitions("accepted", "attendance")
+    owner = partition_of(frames["employees"]["nip"], attendance.count)
+    figures = pd.concat(
+        [attendance_figures(frames["employees"][owner == index], attendance.read(index), period,
+                            frames["calendar"], policy)
+         for index in range(attendance.count)], ignore_index=True)
     inputs = ScoringInputs(
         agency_code=agency_code,
-        period=Period.parse(period_id),
-        **{name: work.read("accepted", name) for name in DATASETS},
+        period=period,
+        **frames,
+        attendance=pd.DataFrame(),
+        attendance_figures=figures,
         prior_absent_days=work.read("prior", "absent_days"),
         prior_predikat=work.read("prior", "predikat"),
     )
-    facts = score_period(inputs, load_policy(policy_ref))
+    facts = score_period(inputs, policy)
     for table, frame in facts.items():
         work.write("facts", table, frame)
     appraisal = facts["fact_appraisal"]

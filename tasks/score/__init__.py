@@ -31,7 +31,8 @@ from tasks.score.followup import build_followup
 from tasks.score.rules import PolicyError, ScoringRules
 from tasks.score.units import iku_scores, unit_performance
 
-__all__ = ["FACT_TABLES", "PolicyError", "ScoringInputs", "ScoringRules", "score_period"]
+__all__ = ["FACT_TABLES", "PolicyError", "ScoringInputs", "ScoringRules", "attendance_figures",
+           "score_period"]
 
 
 T = TypeVar("T")
@@ -63,6 +64,39 @@ class ScoringInputs:
     prior_predikat: pd.DataFrame = field(
         default_factory=lambda: _empty_prior("nip", "period_id", "predikat")
     )
+    attendance_figures: pd.DataFrame | None = None
+
+
+def _sorted_employees(employees: pd.DataFrame) -> pd.DataFrame:
+    employees = employees.assign(nip=employees["nip"].astype(TEXT))
+    return employees.sort_values("nip", kind="stable").reset_index(drop=True)
+
+
+def attendance_figures(
+    employees: pd.DataFrame,
+    attendance: pd.DataFrame,
+    period: Period,
+    calendar: pd.DataFrame,
+    policy: Any,
+) -> pd.DataFrame:
+    """nip and the attendance figures (fact_attendance's, and longest_absence_run) of
+    `employees`, from their attendance rows, sorted by nip. An employee's figures depend on his
+    own rows only, so employees may be scored in parts (with every row of each part's
+    employees) and the parts concatenated: the same figures as all at once."""
+    rules = ScoringRules.from_policy(policy)
+    employees = _sorted_employees(employees)
+    days = working_days(period, calendar, rules.attendance)
+    figures = score_attendance(employees, attendance, days, rules.attendance)
+    figures.insert(0, "nip", employees["nip"])
+    return figures
+
+
+def _aligned_figures(figures: pd.DataFrame, employees: pd.DataFrame) -> pd.DataFrame:
+    """`figures` in `employees`' row order; every employee must have his."""
+    indexed = figures.set_index(figures["nip"].astype(TEXT)).drop(columns="nip")
+    if indexed.index.has_duplicates or not employees["nip"].isin(indexed.index).all():
+        raise ValueError("attendance_figures must hold each employee exactly once")
+    return indexed.reindex(employees["nip"]).set_index(employees.index)
 
 
 def score_period(
@@ -86,14 +120,18 @@ def score_period(
         return result
 
     # Sorted by nip: every per-employee frame below is aligned with this order.
-    employees = inputs.employees.assign(nip=inputs.employees["nip"].astype(TEXT))
-    employees = employees.sort_values("nip", kind="stable").reset_index(drop=True)
+    employees = _sorted_employees(inputs.employees)
 
-    days = stage("calendar", lambda: working_days(inputs.period, inputs.calendar, rules.attendance))
-    attendance = stage(
-        "attendance",
-        lambda: score_attendance(employees, inputs.attendance, days, rules.attendance),
-    )
+    if inputs.attendance_figures is not None:
+        figures = inputs.attendance_figures
+        attendance = stage("attendance", lambda: _aligned_figures(figures, employees))
+    else:
+        days = stage("calendar",
+                     lambda: working_days(inputs.period, inputs.calendar, rules.attendance))
+        attendance = stage(
+            "attendance",
+            lambda: score_attendance(employees, inputs.attendance, days, rules.attendance),
+        )
 
     def skp_facts() -> pd.DataFrame:
         skp = inputs.skp

@@ -1,0 +1,227 @@
+"""Partitioned attendance (issue 8): a dataset read and validated in bounded memory.
+
+Attendance is the one dataset that grows by a hundred rows per employee and semester (12 million
+rows for 100,000 employees). Instead of one frame it is handled in partitions by a hash of the
+NIP, so that memory follows the partition size (setting `attendance_partition_rows`), not the
+agency:
+
+1. `split` streams the files (tasks/extract.py `open_dataset`, a batch at a time) into the
+   partitions' raw text, Arrow IPC files under `<work>/raw/<dataset>/`;
+2. `validate_partitions` validates one partition at a time (tasks/validate.py, unchanged) and
+   writes its accepted rows to `<work>/accepted/<dataset>/part-NNNNN.parquet`; the quarantine,
+   small by the quarantine limit, is gathered back in file and line order;
+3. the score step (tasks/steps.py) scores attendance one partition at a time against the
+   employees of the same partition.
+
+A row's partition depends only on its NIP as validation reads it (trimmed), so every row of one
+employee, and so every (nip, date), lands in the same partition as that employee: a rule over
+one employee's rows (a duplicate key, the merge of a day's rows) sees all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from kinerja.config import InputLimits, SqlSource
+from kinerja.period import Period
+from schemas.parsing import map_unique
+from schemas.sources import ValidationContext
+from tasks.extract import LINE_COLUMN, RawDataset, SourceFile, open_dataset
+from tasks.sql_source import extract_sql
+from tasks.validate import QUARANTINE_COLUMNS, ValidatedDataset, validate_dataset
+
+PARTITIONED_DATASETS = ("attendance",)
+MANIFEST = "partitions.json"
+_IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
+
+
+def partition_count(rows: int, rows_per_partition: int) -> int:
+    """Partitions for about `rows` rows, at most `rows_per_partition` each on average."""
+    if rows_per_partition < 1:
+        raise ValueError("rows per partition must be at least 1")
+    return max(1, math.ceil(rows / rows_per_partition))
+
+
+def partition_of(nips: pd.Series, partitions: int) -> np.ndarray:
+    """The partition (0..partitions-1) of every NIP, trimmed as validation trims it; a missing
+    NIP goes to partition 0. pandas' hash of the text: the same in every process and run."""
+    if partitions == 1:
+        return np.zeros(len(nips), dtype=np.int64)
+    text = nips.astype("str").str.strip()
+    hashed = map_unique(
+        text, lambda u: pd.util.hash_array(u.to_numpy(dtype=object)) % np.uint64(partitions),
+        missing=np.uint64(0))
+    return hashed.to_numpy().astype(np.int64)
+
+
+def _part_name(index: int) -> str:
+    return f"part-{index:05d}"
+
+
+@dataclass(frozen=True)
+class PartitionedFrames:
+    """A folder of one dataset's partitions: `part-NNNNN.parquet` and a manifest with their
+    count (every partition has its file, empty or not)."""
+
+    folder: Path
+
+    @property
+    def count(self) -> int:
+        return int(json.loads((self.folder / MANIFEST).read_text())["partitions"])
+
+    def exists(self) -> bool:
+        return (self.folder / MANIFEST).is_file()
+
+    def path(self, index: int) -> Path:
+        return self.folder / f"{_part_name(index)}.parquet"
+
+    def read(self, index: int) -> pd.DataFrame:
+        return pd.read_parquet(self.path(index))
+
+    def read_all(self) -> pd.DataFrame:
+        """Every partition as one frame (for inspection and tests: not bounded)."""
+        return pd.concat([self.read(i) for i in range(self.count)], ignore_index=True)
+
+    def start(self, partitions: int) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        (self.folder / MANIFEST).write_text(json.dumps({"partitions": partitions}))
+
+    def write(self, index: int, frame: pd.DataFrame) -> None:
+        frame.to_parquet(self.path(index), index=False)
+
+
+class _RawPartitions:
+    """The raw text rows of each partition, appended batch by batch to one Arrow IPC file per
+    partition, in the column order of the whole dataset's frame."""
+
+    def __init__(self, folder: Path, partitions: int, columns: list[str]) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        self.folder, self.partitions, self.columns = folder, partitions, columns
+        self.schema = pa.schema([(c, pa.int64() if c == LINE_COLUMN else pa.string())
+                                 for c in columns])
+        self._writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
+
+    def path(self, index: int) -> Path:
+        return self.folder / f"{_part_name(index)}.arrow"
+
+    def write(self, frame: pd.DataFrame) -> None:
+        for column in self.columns:
+            if column not in frame.columns:  # a column only other files have
+                frame[column] = pd.Series(pd.NA, index=frame.index, dtype="str")
+        frame = frame[self.columns]
+        part = partition_of(frame["nip"], self.partitions)
+        order = np.argsort(part, kind="stable")  # file and line order kept inside a partition
+        table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        table = table.take(pa.array(order))
+        bounds = np.searchsorted(part[order], np.arange(self.partitions + 1))
+        for index in range(self.partitions):
+            start, stop = int(bounds[index]), int(bounds[index + 1])
+            if stop > start:
+                self._writer(index).write_table(table.slice(start, stop - start))
+
+    def _writer(self, index: int) -> pa.ipc.RecordBatchFileWriter:
+        if index not in self._writers:
+            self._writers[index] = pa.ipc.new_file(str(self.path(index)), self.schema,
+                                                   options=_IPC_OPTIONS)
+        return self._writers[index]
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+    def read(self, index: int) -> pd.DataFrame:
+        """One partition's rows as `extract_dataset` frames them (text columns, `_line`)."""
+        path = self.path(index)
+        if path.is_file():
+            with pa.memory_map(str(path)) as source:
+                table = pa.ipc.open_file(source).read_all()
+            frame = table.to_pandas()
+            path.unlink()
+        else:
+            frame = self.schema.empty_table().to_pandas()
+        return frame
+
+
+def split(batches: Iterable[pd.DataFrame], columns: list[str], partitions: int,
+          folder: Path) -> _RawPartitions:
+    """Write the batches' rows into their partitions' raw files under `folder`."""
+    raw = _RawPartitions(folder, partitions, columns)
+    try:
+        for batch in batches:
+            raw.write(batch)
+    finally:
+        raw.close()
+    return raw
+
+
+def _quarantine_order(quarantine: pd.DataFrame, paths: list[str]) -> np.ndarray:
+    """Positions that put quarantine rows back in file and line order, as the whole dataset's
+    validation lists them: record_ref is `<file>:<line>`."""
+    ref = quarantine["record_ref"].astype("str").str.rsplit(":", n=1, expand=True)
+    file_order = ref[0].map({p: i for i, p in enumerate(paths)}).to_numpy(dtype=np.int64)
+    line = ref[1].astype("int64").to_numpy()
+    return np.lexsort((line, file_order))
+
+
+def validate_partitions(name: str, raw: _RawPartitions, files: list[SourceFile],
+                        ctx: ValidationContext, accepted: PartitionedFrames) -> ValidatedDataset:
+    """Validate each partition in turn, writing its accepted rows to `accepted`; returns the
+    dataset's quarantine and row accounting as one `validate_dataset` would (its `accepted` is
+    left empty: the rows are in the partitions)."""
+    paths = [f.path for f in files]
+    accepted.start(raw.partitions)
+    quarantines: list[pd.DataFrame] = []
+    counts: pd.DataFrame | None = None
+    warnings: list[str] = []
+    for index in range(raw.partitions):
+        validated = validate_dataset(RawDataset(name, raw.read(index), files), ctx)
+        accepted.write(index, validated.accepted)
+        quarantines.append(validated.quarantine)
+        part_counts = validated.file_counts.set_index("path")
+        counts = part_counts if counts is None else counts + part_counts
+        warnings += validated.warnings
+        del validated
+    quarantine = pd.concat(quarantines, ignore_index=True)
+    quarantine = quarantine.iloc[_quarantine_order(quarantine, paths)].reset_index(drop=True)
+    file_counts = counts.reindex(paths).reset_index()  # type: ignore[union-attr]
+    return ValidatedDataset(name, pd.DataFrame(), quarantine[QUARANTINE_COLUMNS],
+                            file_counts[["path", "rows_read", "rows_accepted",
+                                         "rows_quarantined"]], warnings=warnings)
+
+
+def validate_partitioned(name: str, folder: Path, source: SqlSource | None, agency_code: str,
+                         period: Period, limits: InputLimits, ctx: ValidationContext,
+                         work_root: Path, rows_per_partition: int,
+                         ) -> tuple[ValidatedDataset, list[SourceFile]]:
+    """Extract, split and validate one partitioned dataset into `work_root`'s
+    `accepted/<name>/`; returns the validation (quarantine, accounting) and the source files.
+    Landing-zone files are streamed; a SQL source's rows are read whole, then split."""
+    scratch = work_root / "raw" / name
+    accepted = PartitionedFrames(work_root / "accepted" / name)
+    try:
+        if source is None:
+            with open_dataset(folder, name, limits) as stream:
+                partitions = partition_count(stream.records_estimate, rows_per_partition)
+                raw = split(stream.batches(), stream.columns, partitions, scratch)
+                files = stream.files
+        else:
+            whole = extract_sql(source, agency_code, period, limits)
+            partitions = partition_count(len(whole.frame), rows_per_partition)
+            raw = split([whole.frame], list(whole.frame.columns), partitions, scratch)
+            files = whole.files
+            del whole
+        return validate_partitions(name, raw, files, ctx, accepted), files
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
