@@ -169,6 +169,8 @@ def split(batches: Iterable[pd.DataFrame], columns: list[str], partitions: int,
 def _quarantine_order(quarantine: pd.DataFrame, paths: list[str]) -> np.ndarray:
     """Positions that put quarantine rows back in file and line order, as the whole dataset's
     validation lists them: record_ref is `<file>:<line>`."""
+    if quarantine.empty:
+        return np.arange(0)
     ref = quarantine["record_ref"].astype("str").str.rsplit(":", n=1, expand=True)
     file_order = ref[0].map({p: i for i, p in enumerate(paths)}).to_numpy(dtype=np.int64)
     line = ref[1].astype("int64").to_numpy()

@@ -156,6 +156,11 @@ def test_odd_files_partitioned_equal_whole(tmp_path, rows):
     assert partitions == max(1, -(-27 // rows))  # 27 lines after the headers
 
 
+def test_a_clean_landing_in_one_row_partitions(tmp_path):
+    folder = write_period(tmp_path / "landing")
+    assert assert_equal_results(folder, tmp_path / "work", 1) == 3
+
+
 def test_every_employee_row_in_the_employee_partition():
     nips = pd.Series([NIP_A, f" {NIP_A} ", NIP_B, None, NIP_C, f"{NIP_C}\t"], dtype="str")
     part = partition_of(nips, 7)
