@@ -1,9 +1,10 @@
 import hashlib
 
+import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from tasks.extract import DatasetError, extract_dataset
+from tasks.extract import DatasetError, extract_dataset, open_dataset
 from tests.landing import NIP_A, NIP_B, write_period
 
 
@@ -107,3 +108,31 @@ def test_invalid_utf8_fails_naming_the_file(tmp_path):
     (folder / "units.csv").write_bytes(b"unit_code,unit_name\nU1,Dinas \xff\xfe\n")
     with pytest.raises(DatasetError, match="units.csv"):
         extract_dataset(folder, "units")
+
+
+# Clean lines first, then a blank line, a record of empty fields and a value spanning lines: the
+# csv module's line numbers take over mid-file, in whichever batch the first of them falls.
+STREAMED = ("nip,date,status,note\n"
+            f"{NIP_A},2025-01-02,H,a\n"
+            f"{NIP_B},2025-01-02,H,b\n"
+            f"{NIP_A},2025-01-03,H,c\n"
+            "\n"
+            ",,,\n"
+            f"{NIP_B},2025-01-03,S,\"two\nlines\"\n"
+            f"{NIP_A},2025-01-06,H,d\n")
+
+
+@pytest.mark.parametrize("batch_rows", [1, 2, 3, 250_000])
+def test_streamed_batches_give_the_same_rows_and_lines(tmp_path, batch_rows):
+    folder = write_period(tmp_path, {"attendance/surat.csv": STREAMED})
+    with open_dataset(folder, "attendance", batch_rows=batch_rows) as stream:
+        batches = list(stream.batches())
+        files = stream.files
+    assert max(len(b) for b in batches) <= batch_rows
+    streamed = pd.concat(batches, ignore_index=True)[stream.columns]
+    raw = extract_dataset(folder, "attendance")
+    pd.testing.assert_frame_equal(streamed, raw.frame)
+    assert files == raw.files
+    surat = raw.frame[raw.frame["_file"] == "attendance/surat.csv"]
+    assert surat["_line"].tolist() == [2, 3, 4, 6, 7, 9]
+    assert surat["note"].tolist()[-2:] == ["two\nlines", "d"]
