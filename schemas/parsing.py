@@ -7,11 +7,14 @@ follows the number of distinct values, not of rows.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kinerja.identifiers import valid_nip as _nip_valid_one
 
@@ -104,6 +107,23 @@ def parse_timestamp(series: pd.Series) -> pd.Series:
     return map_unique(series, parse, missing=np.datetime64("NaT", "ns")).astype("datetime64[ns]")
 
 
+def text_values(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """The values as Arrow large strings (nulls kept), without Python objects when the series
+    is Arrow-backed already."""
+    array = pa.array(values, from_pandas=True)
+    if pa.types.is_dictionary(array.type):
+        array = array.cast(array.type.value_type)
+    return array.cast(pa.large_string())
+
+
+def is_member(series: pd.Series, value_set: pa.Array) -> pd.Series:
+    """True where the value is in `value_set` (large strings, as `text_values` makes them)."""
+    found = pc.is_in(text_values(series), value_set=value_set).fill_null(False)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=series.index, dtype=bool)
+
+
+# Cached: an attendance partition repeats most of the day's clock times of the others.
+@functools.lru_cache(maxsize=1 << 17)
 def _time_seconds_one(value: str) -> float:
     match = _TIME_RE.match(value)
     if not match:
