@@ -148,14 +148,15 @@ def validate_source(dataset: str, folder: str, period_id: str, work_root: str,
     work = WorkFolder(work_root)
     period = Period.parse(period_id)
     partitioned = dataset in PARTITIONED_DATASETS
-    settings = load_settings() if limits is None or (partitioned and not partition_rows) \
-        else None
-    limits = limits or settings.limits  # type: ignore[union-attr]
+    if limits is None or (partitioned and not partition_rows):
+        settings = load_settings()
+        limits = limits or settings.limits
+        partition_rows = partition_rows or settings.attendance_partition_rows
     ctx = _context(work, period, limits)
     if partitioned:
         validated, source_files = validate_partitioned(
             dataset, Path(folder), source, agency_code, period, limits, ctx, work.root,
-            partition_rows or settings.attendance_partition_rows)  # type: ignore[union-attr]
+            partition_rows)
     else:
         raw = extract_raw(dataset, folder, source, agency_code, period, limits)
         validated = validate_dataset(raw, ctx)
