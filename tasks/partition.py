@@ -145,7 +145,8 @@ class _RawPartitions:
         """One partition's rows as `extract_dataset` frames them (text columns, `_line`)."""
         path = self.path(index)
         if path.is_file():
-            with pa.memory_map(str(path)) as source:
+            # Read into memory, not mapped: the frame outlives the file, deleted just below.
+            with pa.OSFile(str(path)) as source:
                 table = pa.ipc.open_file(source).read_all()
             frame = table.to_pandas()
             path.unlink()
