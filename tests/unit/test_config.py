@@ -133,3 +133,16 @@ def test_broken_configuration_names_the_problem(tmp_path, text, message):
     with pytest.raises(ConfigError) as raised:
         load_settings(tmp_path)
     assert message in str(raised.value)
+
+
+def test_attendance_partition_rows_from_the_file_and_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("KINERJA_ATTENDANCE_PARTITION_ROWS", raising=False)
+    assert load_settings(tmp_path).attendance_partition_rows == 1_000_000
+    write(tmp_path, "kinerja.toml", "attendance_partition_rows = 250000\n")
+    assert load_settings(tmp_path).attendance_partition_rows == 250_000
+    monkeypatch.setenv("KINERJA_ATTENDANCE_PARTITION_ROWS", "5000")
+    assert load_settings(tmp_path).attendance_partition_rows == 5000
+    for value, message in (("0", "must be at least 1"), ("many", "must be a whole number")):
+        monkeypatch.setenv("KINERJA_ATTENDANCE_PARTITION_ROWS", value)
+        with pytest.raises(ConfigError, match=message):
+            load_settings(tmp_path)
