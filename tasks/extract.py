@@ -326,10 +326,11 @@ class _PositionalReader(io.RawIOBase):
         return self._position
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        if whence != os.SEEK_SET:
-            raise io.UnsupportedOperation("only absolute positions")
-        self._position = offset
-        return offset
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position}.get(whence)
+        if base is None:
+            base = os.fstat(self._fd).st_size  # SEEK_END
+        self._position = base + offset
+        return self._position
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         data = os.pread(self._fd, len(buffer), self._position)
