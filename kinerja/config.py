@@ -37,6 +37,9 @@ DEFAULT_CHUNK_ROWS = 50_000
 # province's run; a crashed run releases its lock at once, so waiting never outlives a run).
 DEFAULT_RUN_LOCK_WAIT_S = 6 * 3600.0
 _AGENCY_KEYS = ("name", "landing", "policy", "sources")
+# Where the agencies of a multi-agency run execute (flows/agencies.py): this process, one after
+# the other, or a Dask cluster through prefect-dask's DaskTaskRunner.
+EXECUTORS = ("local", "dask")
 MIB = 1 << 20
 _SOURCE_KEYS = ("url", "query", "chunk_rows")
 
@@ -110,6 +113,9 @@ class Settings:
     agencies: Mapping[str, AgencyConfig] = field(default_factory=dict)
     run_lock_wait_seconds: float = DEFAULT_RUN_LOCK_WAIT_S
     limits: InputLimits = field(default_factory=InputLimits)
+    executor: str = "local"
+    # A running Dask scheduler (tcp://host:8786); None: a LocalCluster sized to the machine.
+    dask_address: str | None = None
 
     @property
     def agency_names(self) -> dict[str, str]:
@@ -237,7 +243,17 @@ def load_settings(directory: Path | None = None) -> Settings:
         agencies=_parse_agencies(path, file.get("agencies"), base),
         run_lock_wait_seconds=_run_lock_wait(file),
         limits=_input_limits(path, file.get("limits")),
+        executor=_executor(path, pick("KINERJA_EXECUTOR", "executor", "local")),
+        dask_address=str(pick("KINERJA_DASK_ADDRESS", "dask_address", "")) or None,
     )
+
+
+def _executor(path: Path | None, value: Any) -> str:
+    executor = str(value).strip().lower()
+    if executor not in EXECUTORS:
+        where = "KINERJA_EXECUTOR" if os.environ.get("KINERJA_EXECUTOR") else f"{path}: executor"
+        raise ConfigError(f"{where} must be one of {', '.join(EXECUTORS)}, not {value!r}")
+    return executor
 
 
 def _run_lock_wait(file: Mapping[str, Any]) -> float:
