@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -28,12 +27,10 @@ from flows import observe
 from flows.backfill import backfill
 from flows.semester import _one_line, semester_appraisal
 from kinerja import identifiers
-from kinerja.config import EXECUTORS, Settings, load_settings
-from kinerja.identifiers import AGENCY_CODE_RE
+from kinerja.config import EXECUTORS, load_settings
 from kinerja.redact import install_log_masking
 from tasks.publish import RUN_KINDS
 
-ALL = "all"
 FLOWS = ("semester", "backfill")
 
 
@@ -64,35 +61,6 @@ class AgenciesFailed(RuntimeError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.label, self.outcomes))
-
-
-def several(value: str) -> bool:
-    """Whether an --agency value names several agencies (`A,B` or `all`)."""
-    return "," in value or value.strip().lower() == ALL
-
-
-def landing_agencies(landing: Path) -> list[str]:
-    """The agency folders of a landing zone (names that are agency codes), sorted."""
-    if not landing.is_dir():
-        return []
-    return sorted(p.name for p in landing.iterdir()
-                  if p.is_dir() and AGENCY_CODE_RE.fullmatch(p.name))
-
-
-def resolve_agencies(value: str, settings: Settings, landing: Path | None = None) -> list[str]:
-    """The agency codes an --agency value names: a comma-separated list (each checked, duplicates
-    dropped, order kept), or `all`: every agency configured in kinerja.toml, or every agency
-    folder of the landing zone when none is configured."""
-    if value.strip().lower() == ALL:
-        codes = sorted(settings.agencies) or landing_agencies(landing or settings.landing)
-        if not codes:
-            raise ValueError(f"--agency all: no agency configured in kinerja.toml and no agency "
-                             f"folder in the landing zone {landing or settings.landing}")
-        return codes
-    codes = identifiers.agency_codes(v.strip() for v in value.split(",") if v.strip())
-    if not codes:
-        raise ValueError("--agency: no agency code given")
-    return list(dict.fromkeys(codes))
 
 
 def semester_job(period_id: str, kind: str = "manual", landing: str | None = None,
@@ -154,14 +122,15 @@ def run_agency(agency_code: str, job: dict[str, Any]) -> dict[str, Any]:
         raise AgencyFailed(agency_code, _one_line(error)) from None
     return _outcome(agency_code, "published", periods=[summary["period_id"]],
                     run_id=summary["run_id"],
-                    **{k: summary[k] for k in ("rows_read", "rows_accepted", "rows_quarantined",
-                                               "quality_status")})
+                    **{k: summary.get(k) for k in ("rows_read", "rows_accepted",
+                                                   "rows_quarantined", "quality_status",
+                                                   "warehouse")})
 
 
 def _outcome(agency_code: str, status: str, **values: Any) -> dict[str, Any]:
     return {"agency_code": agency_code, "status": status, "periods": [], "run_id": None,
             "rows_read": None, "rows_accepted": None, "rows_quarantined": None,
-            "quality_status": None, "reason": None, **values}
+            "quality_status": None, "warehouse": None, "reason": None, **values}
 
 
 @task(name="agency-run", cache_policy=NONE, task_run_name="agency-{agency_code}")

@@ -16,8 +16,9 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows import observe
-from flows.agencies import appraise_each, resolve_agencies, semester_job
+from flows.agencies import appraise_each, semester_job
 from kinerja import identifiers
+from kinerja.agencies import resolve_agencies
 from kinerja.config import load_settings
 from kinerja.period import Period
 
