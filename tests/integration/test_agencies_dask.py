@@ -145,7 +145,7 @@ def test_three_agencies_one_broken_on_a_local_cluster(prefect_harness, landing, 
     assert [r.split("│")[1].strip() for r in rows] == [*GOOD, BROKEN], done.stdout
     assert [r.split("│")[2].strip() for r in rows] == ["published", "published", "failed"]
     assert "employees.csv" in rows[2] and "missing" in rows[2].lower(), rows[2]
-    assert f"2 of 3 agencies published, 1 failed" in done.stdout
+    assert "2 of 3 agencies published, 1 failed" in done.stdout
     assert f"warehouse: {dask_url}" in done.stdout
     [error] = [line for line in done.stderr.splitlines() if line.startswith("kinerja: error:")]
     assert error.startswith(f"kinerja: error: {PERIOD}: 1 of 3 agencies failed: {BROKEN}: ")
@@ -218,3 +218,40 @@ def test_two_agencies_on_a_dask_scheduler_and_worker(prefect_harness, landing, t
     assert recorded[["agency_code", "status"]].values.tolist() == [
         [GOOD[0], "published"], [GOOD[1], "published"]]
     assert all(set(frame["agency_code"]) == set(GOOD) for frame in facts(url).values())
+
+
+def test_sqlite_publishers_in_two_processes_queue(tmp_path):
+    """Agencies published by two worker processes into one SQLite file: the second writer
+    waits for the first (BEGIN IMMEDIATE, busy timeout) instead of failing halfway."""
+    from tasks.warehouse import write_transaction
+
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    engine = make_engine(url)
+    with write_transaction(engine) as conn:
+        conn.exec_driver_sql("CREATE TABLE published (agency_code TEXT)")
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "from tasks.warehouse import make_engine, write_transaction\n"
+         f"engine = make_engine({url!r})\n"
+         "with write_transaction(engine) as conn:\n"
+         "    conn.exec_driver_sql(\"INSERT INTO published VALUES ('3301')\")\n"
+         "    print('holding', flush=True)\n"
+         "    time.sleep(2)\n"],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        with write_transaction(engine) as conn:
+            waited = time.monotonic() - started
+            conn.exec_driver_sql("INSERT INTO published VALUES ('3302')")
+        assert holder.wait(timeout=30) == 0
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    with engine.connect() as conn:
+        rows = [r[0] for r in conn.exec_driver_sql("SELECT agency_code FROM published "
+                                                   "ORDER BY rowid")]
+    engine.dispose()
+    assert waited > 1.0, waited  # it queued behind the holder's transaction
+    assert rows == ["3301", "3302"]
