@@ -12,6 +12,7 @@ Skipped without prefect-dask; failed under CI=true instead.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -152,6 +153,16 @@ def test_three_agencies_one_broken_on_a_local_cluster(prefect_harness, landing, 
     assert "LocalCluster" in done.stderr  # it really ran on Dask
 
     _assert_same_facts(facts(reference_url), facts(dask_url))
+    # --warehouse reached the workers through the environment: no flow run has it as a
+    # parameter (Prefect stores and shows parameters; a URL may carry a password).
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        flow_runs = client.read_flow_runs()
+    multi = [r for r in flow_runs if r.name == f"agencies-{PERIOD}"
+             and r.parameters.get("executor") == "dask"]
+    assert len(multi) == 1
+    assert not [r.name for r in flow_runs if dask_url in json.dumps(r.parameters, default=str)]
     for url in (reference_url, dask_url):
         recorded = runs(url)
         assert recorded[["agency_code", "kind", "status"]].values.tolist() == [
@@ -195,7 +206,7 @@ def test_two_agencies_on_a_dask_scheduler_and_worker(prefect_harness, landing, t
     worker = None
     try:
         _wait_for(tmp_path / "scheduler.log", "Scheduler at", scheduler, 60)
-        worker = _start(["worker", address, "--nworkers", "1", "--nthreads", "1",
+        worker = _start(["worker", address, "--nworkers", "2", "--nthreads", "1",
                          "--host", "127.0.0.1", "--dashboard-address", ":0"],
                         tmp_path / "worker.log", worker_env)
         _wait_for(tmp_path / "worker.log", "Registered to", worker, 90)

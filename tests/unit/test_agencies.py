@@ -74,7 +74,6 @@ def test_executor_and_dask_address_settings(folder, monkeypatch):
 
 
 def test_the_local_cluster_is_sized_to_the_machine_and_the_agencies():
-    pytest.importorskip("prefect_dask")
     from flows.agencies import local_cluster_kwargs
 
     cores = os.cpu_count() or 1
