@@ -16,9 +16,10 @@ kinerja's generator into the --cache folder and reused. One Prefect server serve
 3. `kinerja run --agency all --executor dask --dask-address ...` on a LocalCluster of --workers
    single-threaded worker processes started beforehand (its start is timed apart).
 
-Each into its own SQLite warehouse. It prints wall time, agencies per minute and peak resident
-memory (the command's process for 1 and 2, every Dask worker process for 3: the highest
-`ru_maxrss` of its life) side by side with the targets of issue 13, and whether every fact table
+Each into its own SQLite warehouse. It prints wall time, agencies per minute, CPU seconds (of
+the kinerja processes and of the Prefect server) and peak resident memory (`ru_maxrss`: of the
+command's process for 1 and 2, of every Dask worker process over its life for 3) side by side
+with the targets of issue 13, and whether every fact table
 of the Dask run equals the sequential run's (run ids aside). Record `uptime` beside the figures:
 the machine is shared.
 """
@@ -30,7 +31,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -70,43 +70,32 @@ def cached_landing(cache: Path, codes: list[str], employees: int) -> Path:
     return root
 
 
-class PeakRss:
-    """The highest resident memory of one process, sampled every 50 ms in a thread."""
-
-    def __init__(self, pid: int) -> None:
-        import psutil
-
-        self.process = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-
-    def _sample(self) -> None:
-        import psutil
-
-        while not self._stop.is_set():
-            try:
-                self.peak = max(self.peak, self.process.memory_info().rss)
-            except psutil.Error:
-                return
-            time.sleep(0.05)
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        return self.peak
-
-
-def run_cli(args: list[str], env: dict[str, str], log: Path) -> tuple[float, int, int]:
-    """Wall seconds, exit code and peak RSS (bytes) of one `kinerja` command."""
+def run_cli(args: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
+    """Wall seconds, exit code, CPU seconds and peak resident memory (bytes) of one `kinerja`
+    command's process (its own rusage, from wait4: exact, not sampled)."""
     started = time.monotonic()
     with log.open("wb") as out:
         process = subprocess.Popen([KINERJA, *args], env=env, stdout=out,
                                    stderr=subprocess.STDOUT, cwd=log.parent)
-        peak = PeakRss(process.pid)
-        code = process.wait()
-    return time.monotonic() - started, code, peak.stop()
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return {"seconds": time.monotonic() - started, "exit": process.returncode,
+            "cpu": usage.ru_utime + usage.ru_stime, "peak": usage.ru_maxrss * 1024}
+
+
+def server_cpu() -> float:
+    """CPU seconds so far of the Prefect server this benchmark started (one API for all runs)."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "server" in child.cmdline() and any("prefect" in a for a in child.cmdline()):
+                times = child.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
 
 
 def facts(url: str) -> dict[str, pd.DataFrame]:
@@ -135,14 +124,15 @@ def same_facts(left: str, right: str) -> tuple[bool, str]:
     return True, f"{len(FACT_TABLES)} fact tables, {rows} rows, equal"
 
 
-def worker_peaks(client) -> dict[str, int]:
-    """Each worker process's highest resident memory of its life (Linux ru_maxrss, KiB)."""
-    def peak() -> int:
+def worker_usage(client) -> dict[str, tuple[int, float]]:
+    """Each worker process's highest resident memory of its life (bytes) and CPU seconds."""
+    def usage() -> tuple[int, float]:
         import resource
 
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return own.ru_maxrss * 1024, own.ru_utime + own.ru_stime
 
-    return client.run(peak)
+    return client.run(usage)
 
 
 def main() -> None:
@@ -177,66 +167,76 @@ def main() -> None:
             return {**prefect_env, "KINERJA_CONFIG": str(config),
                     "KINERJA_WAREHOUSE_URL": urls[name], "KINERJA_TASK_RETRIES": "0"}
 
-        seconds, code, peak = run_cli(["run", "--agency", codes[0], "--period", PERIOD],
-                                      env_for("single"), scratch / "single" / "run.log")
-        print(f"one agency alone: {seconds:.1f} s, exit {code}, peak {peak / MIB:.0f} MiB",
-              flush=True)
-        results["single"] = {"seconds": seconds, "peak": peak, "exit": code}
+        def measured(name: str, args_: list[str], env: dict[str, str],
+                     client=None) -> dict[str, float]:
+            server_before = server_cpu()
+            result = run_cli(args_, env, scratch / name / "run.log")
+            result["server_cpu"] = server_cpu() - server_before
+            if client is not None:  # the work ran on the Dask workers
+                usage = worker_usage(client)
+                result["workers"] = [round(peak / MIB) for peak, _ in usage.values()]
+                result["peak"] = max(peak for peak, _ in usage.values())
+                result["cpu"] += sum(cpu for _, cpu in usage.values())
+            print(f"{name}: {result['seconds']:.1f} s, exit {result['exit']}, "
+                  f"CPU {result['cpu']:.0f} s (+ Prefect server {result['server_cpu']:.0f} s), "
+                  f"peak {result['peak'] / MIB:.0f} MiB {result.get('workers', '')}, "
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)
+            return result
 
+        results["single"] = measured("single", ["run", "--agency", codes[0], "--period", PERIOD],
+                                     env_for("single"))
         # The workers inherit this process's environment: each Dask run's configuration and
         # warehouse, as a data engineer would give them to `dask worker`.
         single_env = env_for("single_dask", only=codes[0])
         os.environ.update(single_env)
         with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                           dashboard_address=":0") as cluster, Client(cluster) as client:
-            seconds, code, _ = run_cli(
-                ["run", "--agency", "all", "--period", PERIOD, "--executor", "dask",
-                 "--dask-address", cluster.scheduler_address],
-                single_env, scratch / "single_dask" / "run.log")
-            [peak] = worker_peaks(client).values()
-        print(f"one agency alone on a Dask worker: {seconds:.1f} s, exit {code}, peak "
-              f"{peak / MIB:.0f} MiB", flush=True)
-        results["single_dask"] = {"seconds": seconds, "peak": peak, "exit": code}
-
-        seconds, code, peak = run_cli(
-            ["run", "--agency", "all", "--period", PERIOD, "--executor", "local"],
-            env_for("local"), scratch / "local" / "run.log")
-        print(f"sequential: {seconds:.1f} s, exit {code}, peak {peak / MIB:.0f} MiB", flush=True)
-        results["local"] = {"seconds": seconds, "peak": peak, "exit": code}
-
+            results["single_dask"] = measured(
+                "single_dask", ["run", "--agency", "all", "--period", PERIOD, "--executor",
+                                "dask", "--dask-address", cluster.scheduler_address],
+                single_env, client)
+        results["local"] = measured(
+            "local", ["run", "--agency", "all", "--period", PERIOD, "--executor", "local"],
+            env_for("local"))
         dask_env = env_for("dask")
         os.environ.update(dask_env)
         started = time.monotonic()
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                           dashboard_address=":0") as cluster, Client(cluster) as client:
-            cluster_seconds = time.monotonic() - started
-            seconds, code, _ = run_cli(
-                ["run", "--agency", "all", "--period", PERIOD, "--executor", "dask",
-                 "--dask-address", cluster.scheduler_address],
-                dask_env, scratch / "dask" / "run.log")
-            peaks = worker_peaks(client)
-        print(f"dask: {seconds:.1f} s, exit {code}, cluster start {cluster_seconds:.1f} s, "
-              f"worker peaks {[round(p / MIB) for p in peaks.values()]} MiB", flush=True)
-        results["dask"] = {"seconds": seconds, "peak": max(peaks.values()), "exit": code}
+            print(f"LocalCluster of {args.workers} workers started in "
+                  f"{time.monotonic() - started:.1f} s", flush=True)
+            results["dask"] = measured(
+                "dask", ["run", "--agency", "all", "--period", PERIOD, "--executor", "dask",
+                         "--dask-address", cluster.scheduler_address], dask_env, client)
 
     equal, detail = same_facts(urls["local"], urls["dask"])
     load = os.getloadavg()
     n = args.agencies
-    speedup = results["local"]["seconds"] / results["dask"]["seconds"]
+    local, dask, alone, alone_dask = (results[k] for k in ("local", "dask", "single",
+                                                            "single_dask"))
+    speedup = local["seconds"] / dask["seconds"]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "missed"
+
     rows = [
-        ("wall time", f"{results['local']['seconds']:.1f} s", f"{results['dask']['seconds']:.1f} s",
+        ("wall time", f"{local['seconds']:.1f} s", f"{dask['seconds']:.1f} s",
          f"dask >= {TARGET_SPEEDUP}x faster: {speedup:.2f}x "
-         f"({'met' if speedup >= TARGET_SPEEDUP else 'missed'})"),
-        ("agencies per minute", f"{n * 60 / results['local']['seconds']:.2f}",
-         f"{n * 60 / results['dask']['seconds']:.2f}", ""),
-        ("peak memory", f"{results['local']['peak'] / MIB:.0f} MiB (the command)",
-         f"{results['dask']['peak'] / MIB:.0f} MiB (highest worker)",
+         f"({verdict(speedup >= TARGET_SPEEDUP)})"),
+        ("agencies per minute", f"{n * 60 / local['seconds']:.2f}",
+         f"{n * 60 / dask['seconds']:.2f}", ""),
+        ("CPU seconds (kinerja processes)", f"{local['cpu']:.0f}",
+         f"{dask['cpu']:.0f} (command and workers)", ""),
+        ("CPU seconds (Prefect server)", f"{local['server_cpu']:.0f}",
+         f"{dask['server_cpu']:.0f}", ""),
+        ("peak memory", f"{local['peak'] / MIB:.0f} MiB (the command)",
+         f"{dask['peak'] / MIB:.0f} MiB (highest worker; all: {dask['workers']})",
          "per worker <= one agency alone: "
-         f"{results['single_dask']['peak'] / MIB:.0f} MiB on a Dask worker "
-         f"({'met' if results['dask']['peak'] <= results['single_dask']['peak'] else 'missed'}), "
-         f"{results['single']['peak'] / MIB:.0f} MiB in `kinerja run` "
-         f"({'met' if results['dask']['peak'] <= results['single']['peak'] else 'missed'})"),
-        ("exit code", str(results["local"]["exit"]), str(results["dask"]["exit"]), "0 and 0"),
+         f"{alone_dask['peak'] / MIB:.0f} MiB on a Dask worker "
+         f"({verdict(dask['peak'] <= alone_dask['peak'])}), "
+         f"{alone['peak'] / MIB:.0f} MiB in `kinerja run --agency {codes[0]}` "
+         f"({verdict(dask['peak'] <= alone['peak'])})"),
+        ("exit code", str(local["exit"]), str(dask["exit"]), "0 and 0"),
         ("fact tables", "", "", f"equal to the sequential run: {detail}"),
     ]
     print(f"\n{n} agencies x {args.employees} employees, {args.workers} Dask workers; "

@@ -1,11 +1,11 @@
 """Many agencies in one run (issue 13): one `semester_appraisal` (or `backfill`) per agency, each
 validated, scored and published on its own exactly as in a single-agency run.
 
-The agencies run in this process one after the other (executor `local`), or in parallel on a
-Dask cluster through prefect-dask's `DaskTaskRunner` (executor `dask`): a `LocalCluster` sized to
-the machine, or the running cluster at `dask_address`. Either way each agency is one task,
-`agency-run`, which calls the agency's flow; one agency's failure is that task's failure and does
-not stop the others, and the flow ends with every agency's outcome.
+The agencies run in this process one after the other, each flow a subflow of the caller
+(executor `local`), or in parallel on a Dask cluster through prefect-dask's `DaskTaskRunner`
+(executor `dask`: a `LocalCluster` sized to the machine, or the running cluster at
+`dask_address`), each agency one task `agency-run` whose subflow is the agency's flow. One
+agency's failure does not stop the others; the flow ends with every agency's outcome.
 
 What crosses to a Dask worker is the task and its parameters (agency code, period, paths, run
 kind) and Prefect's settings (the API URL): never the warehouse URL, which may carry a password.
@@ -14,9 +14,12 @@ A worker reads it from its own environment or `kinerja.toml` (README "Many agenc
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import os
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -27,7 +30,7 @@ from flows import observe
 from flows.backfill import backfill
 from flows.semester import _one_line, semester_appraisal
 from kinerja import identifiers
-from kinerja.config import EXECUTORS, load_settings
+from kinerja.config import EXECUTORS
 from kinerja.redact import install_log_masking
 from tasks.publish import RUN_KINDS
 
@@ -107,6 +110,26 @@ def run_agency(agency_code: str, job: dict[str, Any]) -> dict[str, Any]:
     """
     agency_code = identifiers.agency_code(agency_code)
     try:
+        return _run_agency(agency_code, job)
+    finally:
+        release_memory()
+
+
+def release_memory() -> None:
+    """Hand the memory of a finished agency back to the system before the next one: a worker
+    (or the command, locally) runs agency after agency, and without this each one's peak
+    starts from the previous one's leftovers (freed but kept by pyarrow's pool and malloc)."""
+    gc.collect()
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):  # not glibc (musl): nothing to trim
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _run_agency(agency_code: str, job: dict[str, Any]) -> dict[str, Any]:
+    try:
         if job["flow"] == "backfill":
             result = backfill(agency_code=agency_code, from_period=job["from_period"],
                               to_period=job["to_period"], landing=job["landing"],
@@ -156,6 +179,20 @@ def outcome_of(agency_code: str, state: State) -> dict[str, Any]:
     else:
         reason = state.message or state.name or "failed"
     return _outcome(agency_code, "failed", reason=reason)
+
+
+def _dask_outcome(agency_code: str, future: Any) -> dict[str, Any]:
+    """The outcome of an `agency-run` on Dask. A task whose worker died (killed, out of memory)
+    never reports a final state to Prefect: Dask's own error says what happened (after Dask
+    retried it on other workers, `distributed.scheduler.allowed-failures` times)."""
+    wrapped = future.wrapped_future
+    if wrapped.status in ("error", "cancelled", "lost"):
+        try:
+            error = wrapped.exception(timeout=5)
+        except BaseException as raised:  # cancelled: there is no exception to read
+            error = raised
+        return _outcome(agency_code, "failed", reason=f"on Dask: {_one_line(error)}")
+    return outcome_of(agency_code, future.state)
 
 
 def local_cluster_kwargs(agencies: int) -> dict[str, Any]:
@@ -228,7 +265,7 @@ def appraise_each(codes: list[str], job: dict[str, Any], executor: str = "local"
                        for code in codes]
             for future in futures:
                 future.wait()
-            outcomes = [outcome_of(code, future.state)
+            outcomes = [_dask_outcome(code, future)
                         for code, future in zip(codes, futures, strict=True)]
     for o in outcomes:
         if o["status"] == "failed":
@@ -268,11 +305,3 @@ def appraise_agencies(agency_codes: list[str], job: dict[str, Any], executor: st
     if any(o["status"] == "failed" for o in outcomes):
         raise AgenciesFailed(_job_label(job), outcomes)
     return {"outcomes": outcomes}
-
-
-def run_agencies(codes: list[str], job: dict[str, Any], executor: str | None = None,
-                 dask_address: str | None = None) -> dict[str, Any]:
-    """The multi-agency flow with the configured executor unless one is given."""
-    settings = load_settings()
-    return appraise_agencies(agency_codes=codes, job=job, executor=executor or settings.executor,
-                             dask_address=dask_address or settings.dask_address)
