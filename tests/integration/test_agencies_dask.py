@@ -87,7 +87,7 @@ def runs(url: str) -> pd.DataFrame:
         with engine.connect() as conn:
             return pd.read_sql(sa.text(
                 "SELECT agency_code, kind, status, message FROM pipeline_run "
-                "ORDER BY agency_code"), conn)
+                "ORDER BY agency_code, started_at"), conn)
     finally:
         engine.dispose()
 
@@ -116,7 +116,8 @@ def _assert_same_facts(sequential: dict[str, pd.DataFrame],
 def test_three_agencies_one_broken_on_a_local_cluster(prefect_harness, landing, tmp_path,
                                                       monkeypatch):
     """Sequential reference in this process, then `kinerja run --agency A,B,C --executor dask`
-    (a LocalCluster of worker processes): the same facts, one clear failure, exit 1."""
+    (a LocalCluster of worker processes): the same facts, one clear failure, exit 1. Then
+    `kinerja backfill` over the three."""
     from flows.agencies import AgenciesFailed, appraise_agencies, semester_job
 
     started = time.monotonic()
@@ -169,6 +170,24 @@ def test_three_agencies_one_broken_on_a_local_cluster(prefect_harness, landing, 
             [GOOD[0], "manual", "published"], [GOOD[1], "manual", "published"],
             [BROKEN, "manual", "failed"]]
         assert "employees.csv" in recorded["message"].iloc[2]
+
+    # `kinerja backfill` over the same agencies (locally): the two published ones are re-run
+    # as backfills and publish the same facts again; 3303 has nothing published to backfill.
+    monkeypatch.delenv("KINERJA_WAREHOUSE_URL")
+    done = kinerja("backfill", "--agency", ",".join((*GOOD, BROKEN)), "--from", PERIOD,
+                   "--warehouse", reference_url, "--executor", "local",
+                   env=_cli_env(tmp_path / "sequential" / "kinerja.toml"), cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    rows = [line.split("│") for line in done.stdout.splitlines() if line.startswith("│")]
+    assert [(r[1].strip(), r[2].strip(), r[3].strip()) for r in rows] == [
+        (GOOD[0], "published", PERIOD), (GOOD[1], "published", PERIOD), (BROKEN, "failed", "-")]
+    assert "no published period" in rows[2][5]
+    assert f"backfill from {PERIOD}: 3 agencies (local)" in done.stdout
+    _assert_same_facts(facts(dask_url), facts(reference_url))
+    assert runs(reference_url)[["agency_code", "kind", "status"]].values.tolist() == [
+        [GOOD[0], "manual", "published"], [GOOD[0], "backfill", "published"],
+        [GOOD[1], "manual", "published"], [GOOD[1], "backfill", "published"],
+        [BROKEN, "manual", "failed"]]
 
 
 def _start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
