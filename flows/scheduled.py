@@ -16,11 +16,11 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows import observe
-from flows.semester import semester_appraisal
+from flows.agencies import appraise_each, semester_job
 from kinerja import identifiers
+from kinerja.agencies import resolve_agencies
 from kinerja.config import load_settings
 from kinerja.period import Period
-from kinerja.redact import one_line
 
 TIMEZONE = ZoneInfo("Asia/Jakarta")
 
@@ -46,8 +46,10 @@ class ScheduledRunFailed(RuntimeError):
 def scheduled_semester_appraisal(
     period_id: str | None = None, agencies: list[str] | None = None
 ) -> dict[str, Any]:
-    """Appraise the semester that just closed for every agency of the configuration, one
-    `semester_appraisal` subflow (kind `scheduled`) per agency, one agency at a time.
+    """Appraise the semester that just closed for every agency of the configuration (or, when
+    none is configured, every agency folder of the landing zone), one `semester_appraisal` run
+    (kind `scheduled`) per agency: one at a time in this process, or in parallel on Dask with
+    the setting `executor = "dask"` (flows/agencies.py).
 
     The schedule passes no parameters; `period_id` and `agencies` only serve a data engineer
     who re-triggers a missed scheduled run by hand. One agency's failure does not stop the
@@ -58,36 +60,21 @@ def scheduled_semester_appraisal(
     period = (Period.parse(identifiers.period_id(period_id)) if period_id
               else closed_period(scheduled_at))
     settings = load_settings()
-    codes = identifiers.agency_codes(agencies) if agencies else sorted(settings.agencies)
-    if not codes:
-        raise ValueError("no agency configured: add [agencies.<code>] to kinerja.toml "
-                         "(or the file named by KINERJA_CONFIG)")
+    codes = (identifiers.agency_codes(agencies) if agencies
+             else resolve_agencies("all", settings))
     observe.label_run(codes, [period.id], "scheduled")
-    logger.info("scheduled for %s: %s for %s", scheduled_at.astimezone(TIMEZONE).isoformat(),
-                period.id, ", ".join(codes))
+    logger.info("scheduled for %s: %s for %s (executor %s)",
+                scheduled_at.astimezone(TIMEZONE).isoformat(), period.id, ", ".join(codes),
+                settings.executor)
 
-    results: dict[str, Any] = {}
-    failures: dict[str, str] = {}
-    for code in codes:
-        # Agencies run one after the other: a province's agencies must share one machine's
-        # memory (domain.md "Scale").
-        state = semester_appraisal(agency_code=code, period_id=period.id, kind="scheduled",
-                                   return_state=True)
-        if state.is_completed():
-            summary = state.result()
-            results[code] = {"run_id": summary["run_id"], "rows_read": summary["rows_read"],
-                             "rows_quarantined": summary["rows_quarantined"]}
-        else:
-            try:
-                state.result()
-                reason = state.message or state.name or "failed"
-            except BaseException as error:  # the subflow's own exception
-                reason = one_line(error)
-            failures[code] = reason
-            logger.error("%s %s failed: %s", code, period.id, reason)
+    outcomes = appraise_each(codes, semester_job(period.id, kind="scheduled"), settings.executor,
+                             settings.dask_address)
+    failures = {o["agency_code"]: o["reason"] for o in outcomes if o["status"] == "failed"}
     if failures:
         raise ScheduledRunFailed(
             f"{period.id}: {len(failures)} of {len(codes)} agencies failed: "
             + "; ".join(f"{code}: {reason}" for code, reason in failures.items())
         )
+    results = {o["agency_code"]: {k: o[k] for k in ("run_id", "rows_read", "rows_quarantined")}
+               for o in outcomes}
     return {"period_id": period.id, "agencies": results}

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kinerja import identifiers, interrupts, preflight
+from kinerja.agencies import several
 from kinerja.config import ConfigError, load_settings
 from kinerja.redact import mask_secrets
 
@@ -44,12 +45,25 @@ DEMO_BAD_ROWS = 0.005
 AgencyOption = Annotated[str, typer.Option(
     metavar="CODE", help="Agency code (BPS region code, e.g. 3374).")]
 PeriodOption = Annotated[str, typer.Option(metavar="PERIOD", help="Period, YYYY-S1 or YYYY-S2.")]
+# run and backfill take several agencies (kinerja/cli_agencies.py).
+AgenciesOption = Annotated[str, typer.Option(
+    "--agency", metavar="CODE[,CODE...]|all",
+    help="Agency code (BPS region code, e.g. 3374); several separated by commas, or all (every "
+         "agency of kinerja.toml, else every agency folder of the landing zone).")]
+ExecutorOption = Annotated[str | None, typer.Option(
+    metavar="local|dask", help="Where several agencies run: one after the other here (local), "
+    "or in parallel on Dask (default: setting executor, KINERJA_EXECUTOR, else local).")]
+DaskAddressOption = Annotated[str | None, typer.Option(
+    metavar="ADDRESS", help="Dask scheduler to run on, e.g. tcp://10.0.0.5:8786 (default: "
+    "setting dask_address, KINERJA_DASK_ADDRESS, else a LocalCluster sized to this machine).")]
 LandingOption = Annotated[Path | None, typer.Option(metavar="DIR", help="Landing zone root.")]
 WarehouseOption = Annotated[str | None, typer.Option(
     metavar="URL", help="Warehouse SQLAlchemy URL.")]
 ReportsOption = Annotated[Path | None, typer.Option(metavar="DIR", help="Reports folder.")]
 PolicyOption = Annotated[str | None, typer.Option(
     metavar="NAME_OR_PATH", help="Policy name or YAML path.")]
+_ONE_AGENCY_DRY_RUN = ("--dry-run previews one agency at a time: run it per agency "
+                       "(a preview is read at a terminal, not in a table of outcomes)")
 DryRunOption = Annotated[bool, typer.Option(
     "--dry-run", is_flag=True, metavar="",
     help="Extract, validate and score, then show what publishing would quarantine and change "
@@ -278,7 +292,7 @@ def _print_outputs(outputs: dict[str, Any]) -> None:
 
 @app.command()
 def run(
-    agency: AgencyOption,
+    agency: AgenciesOption,
     period: PeriodOption,
     landing: LandingOption = None,
     warehouse: WarehouseOption = None,
@@ -286,8 +300,20 @@ def run(
     policy: PolicyOption = None,
     retries: RetriesOption = None,
     dry_run: DryRunOption = False,
+    executor: ExecutorOption = None,
+    dask_address: DaskAddressOption = None,
 ) -> None:
-    """One semester run for one agency: extract, validate, score, publish, report."""
+    """One semester run for one agency: extract, validate, score, publish, report. With several
+    agencies, one such run each (in parallel with --executor dask), then a table of every
+    agency's outcome; exits 1 when any failed."""
+    if several(agency) and dry_run:
+        _fail(ValueError(_ONE_AGENCY_DRY_RUN))
+    if several(agency):
+        from kinerja.cli_agencies import run_many
+
+        run_many(agency, period, landing, warehouse, reports, policy, retries, executor,
+                 dask_address)
+        return
     try:
         agency, period = identifiers.agency_code(agency), identifiers.period_id(period)
         _preflight(agency, period, landing, warehouse, policy)
@@ -439,7 +465,7 @@ def demo(
 
 @app.command()
 def backfill(
-    agency: AgencyOption,
+    agency: AgenciesOption,
     from_period: Annotated[str, typer.Option("--from", metavar="PERIOD",
                                              help="First period to re-run.")],
     to_period: Annotated[str | None, typer.Option(
@@ -451,9 +477,21 @@ def backfill(
     policy: PolicyOption = None,
     retries: RetriesOption = None,
     dry_run: DryRunOption = False,
+    executor: ExecutorOption = None,
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Re-run every period from --from to --to in order (later periods read earlier ones, so a
-    correction flows forward) and print what changed. Stops at the first failed period."""
+    correction flows forward) and print what changed. Stops at the first failed period. With
+    several agencies, one backfill each (in parallel with --executor dask), then a table of
+    every agency's outcome; exits 1 when any failed."""
+    if several(agency) and dry_run:
+        _fail(ValueError(_ONE_AGENCY_DRY_RUN))
+    if several(agency):
+        from kinerja.cli_agencies import backfill_many
+
+        backfill_many(agency, from_period, to_period, landing, warehouse, reports, policy,
+                      retries, executor, dask_address)
+        return
     try:
         agency = identifiers.agency_code(agency)
         from_period = identifiers.period_id(from_period)

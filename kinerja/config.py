@@ -43,6 +43,9 @@ DEFAULT_WORK = ".kinerja/work"
 # A failed run's work folder is kept for diagnosis this long, then the next run removes it.
 DEFAULT_WORK_RETENTION_DAYS = 14.0
 _AGENCY_KEYS = ("name", "landing", "policy", "sources")
+# Where the agencies of a multi-agency run execute (flows/agencies.py): this process, one after
+# the other, or a Dask cluster through prefect-dask's DaskTaskRunner.
+EXECUTORS = ("local", "dask")
 MIB = 1 << 20
 _SOURCE_KEYS = ("url", "query", "chunk_rows")
 
@@ -118,6 +121,9 @@ class Settings:
     limits: InputLimits = field(default_factory=InputLimits)
     work_retention_days: float = DEFAULT_WORK_RETENTION_DAYS
     attendance_partition_rows: int = DEFAULT_ATTENDANCE_PARTITION_ROWS
+    executor: str = "local"
+    # A running Dask scheduler (tcp://host:8786); None: a LocalCluster sized to the machine.
+    dask_address: str | None = None
 
     @property
     def agency_names(self) -> dict[str, str]:
@@ -248,6 +254,8 @@ def load_settings(directory: Path | None = None) -> Settings:
         limits=_input_limits(path, file.get("limits")),
         work_retention_days=_work_retention(file),
         attendance_partition_rows=_partition_rows(path, file),
+        executor=_executor(path, pick("KINERJA_EXECUTOR", "executor", "local")),
+        dask_address=str(pick("KINERJA_DASK_ADDRESS", "dask_address", "")) or None,
     )
 
 
@@ -285,6 +293,14 @@ def _partition_rows(path: Path | None, file: Mapping[str, Any]) -> int:
     if rows < 1:
         raise ConfigError(f"{where} must be at least 1")
     return rows
+
+
+def _executor(path: Path | None, value: Any) -> str:
+    executor = str(value).strip().lower()
+    if executor not in EXECUTORS:
+        where = "KINERJA_EXECUTOR" if os.environ.get("KINERJA_EXECUTOR") else f"{path}: executor"
+        raise ConfigError(f"{where} must be one of {', '.join(EXECUTORS)}, not {value!r}")
+    return executor
 
 
 def _run_lock_wait(file: Mapping[str, Any]) -> float:

@@ -1,0 +1,254 @@
+"""Benchmark: N agencies of M employees in one run, sequential and on a two-worker Dask cluster.
+
+Run by hand:
+
+    .venv/bin/python bench/bench_agencies.py --cache .kinerja/bench-agencies \\
+        [--agencies 8] [--employees 5000] [--workers 2]
+
+The agencies (codes 3301, 3302, ..., seed = their index, 1% bad rows) are generated once with
+kinerja's generator into the --cache folder and reused. One Prefect server serves every run
+(so no run pays for a temporary one), and each run is the real command line:
+
+1. one agency alone, for its peak memory: `kinerja run --agency <first>` (the command's
+   process), and the same agency as `--agency all` of a configuration naming only it, with
+   `--executor dask` on a one-worker LocalCluster (the worker process, which also holds Dask);
+2. `kinerja run --agency all --executor local`: the agencies one after the other;
+3. `kinerja run --agency all --executor dask --dask-address ...` on a LocalCluster of --workers
+   single-threaded worker processes started beforehand (its start is timed apart).
+
+Each into its own SQLite warehouse. It prints wall time, agencies per minute, CPU seconds (of
+the kinerja processes and of the Prefect server) and peak resident memory (`ru_maxrss`: of the
+command's process for 1 and 2, of every Dask worker process over its life for 3) side by side
+with the targets of issue 13, and whether every fact table
+of the Dask run equals the sequential run's (run ids aside). Record `uptime` beside the figures:
+the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from kinerja.synthetic import generate_landing  # noqa: E402
+from schemas.outputs import FACT_TABLES  # noqa: E402
+from tasks.warehouse import make_engine  # noqa: E402
+from tests.prefect_server import prefect_server  # noqa: E402
+
+PERIOD = "2025-S1"
+KINERJA = str(Path(sys.executable).with_name("kinerja"))
+MIB = 1 << 20
+TARGET_SPEEDUP = 1.6
+
+
+def agency_codes(n: int) -> list[str]:
+    return [f"{3301 + i}" for i in range(n)]
+
+
+def cached_landing(cache: Path, codes: list[str], employees: int) -> Path:
+    """The landing zone of `codes` at `employees` each, generated once per size."""
+    root = cache / f"landing-{employees}"
+    for seed, code in enumerate(codes, start=1):
+        done = root / code / f".generated-{PERIOD}"
+        if done.exists():
+            continue
+        started = time.monotonic()
+        generate_landing(root, code, employees, [PERIOD], seed=seed, bad_rows=0.01)
+        done.write_text("ok\n", encoding="utf-8")
+        print(f"generated {code}: {employees} employees in {time.monotonic() - started:.0f} s",
+              flush=True)
+    return root
+
+
+def run_cli(args: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
+    """Wall seconds, exit code, CPU seconds and peak resident memory (bytes) of one `kinerja`
+    command's process (its own rusage, from wait4: exact, not sampled)."""
+    started = time.monotonic()
+    with log.open("wb") as out:
+        process = subprocess.Popen([KINERJA, *args], env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, cwd=log.parent)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return {"seconds": time.monotonic() - started, "exit": process.returncode,
+            "cpu": usage.ru_utime + usage.ru_stime, "peak": usage.ru_maxrss * 1024}
+
+
+def server_cpu() -> float:
+    """CPU seconds so far of the Prefect server this benchmark started (one API for all runs)."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "server" in child.cmdline() and any("prefect" in a for a in child.cmdline()):
+                times = child.cpu_times()
+                total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def facts(url: str) -> dict[str, pd.DataFrame]:
+    """Every fact table's rows without run ids, in a stable order."""
+    engine = make_engine(url)
+    out = {}
+    try:
+        with engine.connect() as conn:
+            for table in FACT_TABLES:
+                frame = pd.read_sql(sa.text(f"SELECT * FROM {table}"), conn)
+                columns = sorted(c for c in frame.columns if c != "run_id")
+                out[table] = frame[columns].sort_values(columns).reset_index(drop=True)
+    finally:
+        engine.dispose()
+    return out
+
+
+def same_facts(left: str, right: str) -> tuple[bool, str]:
+    a, b = facts(left), facts(right)
+    for table in FACT_TABLES:
+        try:
+            pd.testing.assert_frame_equal(a[table], b[table], obj=table)
+        except AssertionError as error:
+            return False, f"{table}: {str(error).splitlines()[0]}"
+    rows = sum(len(frame) for frame in a.values())
+    return True, f"{len(FACT_TABLES)} fact tables, {rows} rows, equal"
+
+
+def worker_usage(client) -> dict[str, tuple[int, float]]:
+    """Each worker process's highest resident memory of its life (bytes) and CPU seconds."""
+    def usage() -> tuple[int, float]:
+        import resource
+
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return own.ru_maxrss * 1024, own.ru_utime + own.ru_stime
+
+    return client.run(usage)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, required=True,
+                        help="folder for the generated landing zones (reused)")
+    parser.add_argument("--agencies", type=int, default=8)
+    parser.add_argument("--employees", type=int, default=5000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    codes = agency_codes(args.agencies)
+    landing = cached_landing(args.cache.resolve(), codes, args.employees)
+    print(f"load before: {os.getloadavg()}", flush=True)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-agencies-"))
+    urls = {name: f"sqlite:///{scratch / name}.db"
+            for name in ("single", "single_dask", "local", "dask")}
+
+    from distributed import Client, LocalCluster
+
+    (scratch / "prefect").mkdir()
+    with prefect_server(scratch / "prefect") as prefect_env:
+        results: dict[str, dict[str, float]] = {}
+
+        def env_for(name: str, only: str | None = None) -> dict[str, str]:
+            folder = scratch / name
+            folder.mkdir(exist_ok=True)
+            config = folder / "kinerja.toml"
+            config.write_text(f'landing = "{landing}"\nreports = "{folder / "reports"}"\n'
+                              f'work = "{folder / "work"}"\n'
+                              + (f"[agencies.{only}]\n" if only else ""), encoding="utf-8")
+            return {**prefect_env, "KINERJA_CONFIG": str(config),
+                    "KINERJA_WAREHOUSE_URL": urls[name], "KINERJA_TASK_RETRIES": "0"}
+
+        def measured(name: str, args_: list[str], env: dict[str, str],
+                     client=None) -> dict[str, float]:
+            server_before = server_cpu()
+            result = run_cli(args_, env, scratch / name / "run.log")
+            result["server_cpu"] = server_cpu() - server_before
+            if client is not None:  # the work ran on the Dask workers
+                usage = worker_usage(client)
+                result["workers"] = [round(peak / MIB) for peak, _ in usage.values()]
+                result["peak"] = max(peak for peak, _ in usage.values())
+                result["cpu"] += sum(cpu for _, cpu in usage.values())
+            print(f"{name}: {result['seconds']:.1f} s, exit {result['exit']}, "
+                  f"CPU {result['cpu']:.0f} s (+ Prefect server {result['server_cpu']:.0f} s), "
+                  f"peak {result['peak'] / MIB:.0f} MiB {result.get('workers', '')}, "
+                  f"load {os.getloadavg()[0]:.2f}", flush=True)
+            return result
+
+        results["single"] = measured("single", ["run", "--agency", codes[0], "--period", PERIOD],
+                                     env_for("single"))
+        # The workers inherit this process's environment: each Dask run's configuration and
+        # warehouse, as a data engineer would give them to `dask worker`.
+        single_env = env_for("single_dask", only=codes[0])
+        os.environ.update(single_env)
+        with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
+            results["single_dask"] = measured(
+                "single_dask", ["run", "--agency", "all", "--period", PERIOD, "--executor",
+                                "dask", "--dask-address", cluster.scheduler_address],
+                single_env, client)
+        results["local"] = measured(
+            "local", ["run", "--agency", "all", "--period", PERIOD, "--executor", "local"],
+            env_for("local"))
+        dask_env = env_for("dask")
+        os.environ.update(dask_env)
+        started = time.monotonic()
+        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
+            print(f"LocalCluster of {args.workers} workers started in "
+                  f"{time.monotonic() - started:.1f} s", flush=True)
+            results["dask"] = measured(
+                "dask", ["run", "--agency", "all", "--period", PERIOD, "--executor", "dask",
+                         "--dask-address", cluster.scheduler_address], dask_env, client)
+
+    equal, detail = same_facts(urls["local"], urls["dask"])
+    load = os.getloadavg()
+    n = args.agencies
+    local, dask, alone, alone_dask = (results[k] for k in ("local", "dask", "single",
+                                                            "single_dask"))
+    speedup = local["seconds"] / dask["seconds"]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "missed"
+
+    rows = [
+        ("wall time", f"{local['seconds']:.1f} s", f"{dask['seconds']:.1f} s",
+         f"dask >= {TARGET_SPEEDUP}x faster: {speedup:.2f}x "
+         f"({verdict(speedup >= TARGET_SPEEDUP)})"),
+        ("agencies per minute", f"{n * 60 / local['seconds']:.2f}",
+         f"{n * 60 / dask['seconds']:.2f}", ""),
+        ("CPU seconds (kinerja processes)", f"{local['cpu']:.0f}",
+         f"{dask['cpu']:.0f} (command and workers)", ""),
+        ("CPU seconds (Prefect server)", f"{local['server_cpu']:.0f}",
+         f"{dask['server_cpu']:.0f}", ""),
+        ("peak memory", f"{local['peak'] / MIB:.0f} MiB (the command)",
+         f"{dask['peak'] / MIB:.0f} MiB (highest worker; all: {dask['workers']})",
+         "per worker <= one agency alone: "
+         f"{alone_dask['peak'] / MIB:.0f} MiB on a Dask worker "
+         f"({verdict(dask['peak'] <= alone_dask['peak'])}), "
+         f"{alone['peak'] / MIB:.0f} MiB in `kinerja run --agency {codes[0]}` "
+         f"({verdict(dask['peak'] <= alone['peak'])})"),
+        ("exit code", str(local["exit"]), str(dask["exit"]), "0 and 0"),
+        ("fact tables", "", "", f"equal to the sequential run: {detail}"),
+    ]
+    print(f"\n{n} agencies x {args.employees} employees, {args.workers} Dask workers; "
+          f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"| | sequential (local) | dask ({args.workers} workers) | target |")
+    print("| --- | --- | --- | --- |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print(f"\nscratch folder (logs, warehouses): {scratch}")
+    if not equal:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

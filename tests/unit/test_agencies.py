@@ -1,0 +1,107 @@
+"""Which agencies `--agency` names (A,B or all), the executor settings, and the LocalCluster's
+size (issue 13)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kinerja.agencies import landing_agencies, resolve_agencies, several
+from kinerja.config import ConfigError, load_settings
+from kinerja.identifiers import InvalidIdentifier
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("KINERJA_CONFIG", "KINERJA_EXECUTOR", "KINERJA_DASK_ADDRESS",
+                 "KINERJA_LANDING"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("3374", False), ("3374,3322", True), ("all", True), (" ALL ", True), ("3374,", True)])
+def test_several(value, expected):
+    assert several(value) is expected
+
+
+def test_a_list_is_checked_deduplicated_and_kept_in_order(folder):
+    settings = load_settings()
+    assert resolve_agencies("3374, 3322,3374", settings) == ["3374", "3322"]
+    with pytest.raises(InvalidIdentifier, match="invalid agency code '../33'"):
+        resolve_agencies("3374,../33", settings)
+    with pytest.raises(ValueError, match="no agency code given"):
+        resolve_agencies(",", settings)
+
+
+def test_all_is_the_configured_agencies_else_the_landing_folders(folder):
+    landing = folder / "landing"
+    for name in ("3374", "3322", "33", "not-an-agency", "12345"):
+        (landing / name).mkdir(parents=True)
+    (landing / "3301").write_text("a file, not a folder", encoding="utf-8")
+    assert landing_agencies(landing) == ["33", "3322", "3374"]
+    assert resolve_agencies("all", load_settings()) == ["33", "3322", "3374"]
+
+    (folder / "kinerja.toml").write_text('[agencies.3374]\n[agencies.1171]\n', encoding="utf-8")
+    assert resolve_agencies("all", load_settings()) == ["1171", "3374"]
+
+
+def test_all_without_any_agency_fails_clearly(folder):
+    with pytest.raises(ValueError, match="no agency configured in kinerja.toml .* and no agency "
+                                         "folder in the landing zone landing"):
+        resolve_agencies("all", load_settings())
+
+
+def test_executor_and_dask_address_settings(folder, monkeypatch):
+    settings = load_settings()
+    assert (settings.executor, settings.dask_address) == ("local", None)
+    (folder / "kinerja.toml").write_text(
+        'executor = "dask"\ndask_address = "tcp://10.0.0.5:8786"\n', encoding="utf-8")
+    settings = load_settings()
+    assert (settings.executor, settings.dask_address) == ("dask", "tcp://10.0.0.5:8786")
+    monkeypatch.setenv("KINERJA_EXECUTOR", "local")
+    monkeypatch.setenv("KINERJA_DASK_ADDRESS", "tcp://127.0.0.1:8786")
+    settings = load_settings()
+    assert (settings.executor, settings.dask_address) == ("local", "tcp://127.0.0.1:8786")
+    monkeypatch.setenv("KINERJA_EXECUTOR", "spark")
+    with pytest.raises(ConfigError, match="KINERJA_EXECUTOR must be one of local, dask"):
+        load_settings()
+
+
+def test_the_local_cluster_is_sized_to_the_machine_and_the_agencies():
+    from flows.agencies import local_cluster_kwargs
+
+    cores = os.cpu_count() or 1
+    assert local_cluster_kwargs(1)["n_workers"] == 1
+    assert local_cluster_kwargs(500)["n_workers"] == cores
+    assert local_cluster_kwargs(500)["threads_per_worker"] == 1  # one agency at a time
+
+
+def test_a_wrong_executor_fails_before_prefect_starts(folder):
+    (folder / "landing" / "3374").mkdir(parents=True)
+    env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("kinerja")), "run", "--agency", "3374,3322",
+         "--period", "2025-S1", "--executor", "spark"],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("kinerja: error: --executor must be one of local, dask, "
+                                   "not 'spark'")
+    assert not (folder / "warehouse.db").exists()
+
+
+@pytest.mark.parametrize("command", [["run", "--period", "2025-S1"],
+                                     ["backfill", "--from", "2025-S1"]])
+def test_a_dry_run_of_several_agencies_is_refused_before_prefect_starts(folder, command):
+    env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("kinerja")), *command, "--agency", "3374,3322",
+         "--dry-run"], cwd=folder, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith("kinerja: error: --dry-run previews one agency at a time")
+    assert not (folder / "warehouse.db").exists()
