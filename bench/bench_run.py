@@ -291,21 +291,34 @@ SELECT d::DATE AS d, date_trunc('month', d)::DATE AS month, 27000 AS start_s,
 FROM generate_series(DATE '{period_start}', DATE '{period_end}', INTERVAL 1 DAY) AS t(d)
 WHERE isodow(d) <= 5 AND d::DATE NOT IN (SELECT d FROM holidays WHERE d IS NOT NULL);
 
+-- Attendance: the raw text once, then every rule on the distinct values (a few thousand times
+-- and dates, the employees' NIPs), as the pipeline's parsers do, joined back.
+CREATE TEMP TABLE attendance_raw AS
+SELECT clean(r.nip) AS nip, clean(r.date) AS date, upper(clean(r.status)) AS status,
+       clean(r.check_in) AS check_in, clean(r.check_out) AS check_out
+FROM read_csv('{path("attendance")}/*.csv', {csv}, union_by_name = true) AS r;
+CREATE TEMP TABLE attendance_nips AS
+SELECT nip FROM (SELECT DISTINCT nip FROM attendance_raw)
+WHERE text_ok(nip) AND nip_ok(nip) AND nip IN (SELECT nip FROM employees);
+CREATE TEMP TABLE attendance_dates AS
+SELECT date, date_of(date) AS d FROM (SELECT DISTINCT date FROM attendance_raw)
+WHERE text_ok(date) AND date_of(date) BETWEEN DATE '{period_start}' AND DATE '{period_end}';
+CREATE TEMP TABLE attendance_times AS
+SELECT v, seconds_of(v) AS s
+FROM (SELECT DISTINCT check_in AS v FROM attendance_raw
+      UNION SELECT DISTINCT check_out FROM attendance_raw)
+WHERE v IS NOT NULL AND text_ok(v) AND seconds_of(v) IS NOT NULL;
 CREATE TEMP TABLE attendance AS
-WITH raw AS (
-    SELECT clean(r.nip) AS nip, clean(r.date) AS date, upper(clean(r.status)) AS status,
-           clean(r.check_in) AS check_in, clean(r.check_out) AS check_out,
-           text_ok(r.nip) AND text_ok(r.date) AND text_ok(r.status) AND text_ok(r.check_in)
-             AND text_ok(r.check_out) AS text_ok
-    FROM read_csv('{path("attendance")}/*.csv', {csv}, union_by_name = true) AS r),
-typed AS (SELECT *, date_of(date) AS d, seconds_of(check_in) AS cin,
-                 seconds_of(check_out) AS cout FROM raw)
-SELECT nip, d, status, cin, cout FROM typed
-WHERE text_ok AND nip_ok(nip) AND nip IN (SELECT nip FROM employees)
-  AND d BETWEEN DATE '{period_start}' AND DATE '{period_end}'
-  AND status IN ('H', 'S', 'I', 'C', 'DL', 'TK')
-  AND (check_in IS NULL OR cin IS NOT NULL) AND (check_out IS NULL OR cout IS NOT NULL)
-  AND (cin IS NULL OR cout IS NULL OR cout >= cin);
+SELECT a.nip, d.d, a.status, i.s AS cin, o.s AS cout
+FROM attendance_raw a
+JOIN attendance_nips USING (nip)
+JOIN attendance_dates d USING (date)
+LEFT JOIN attendance_times i ON i.v = a.check_in
+LEFT JOIN attendance_times o ON o.v = a.check_out
+WHERE a.status IN ('H', 'S', 'I', 'C', 'DL', 'TK')
+  AND (a.check_in IS NULL OR i.v IS NOT NULL) AND (a.check_out IS NULL OR o.v IS NOT NULL)
+  AND (i.s IS NULL OR o.s IS NULL OR o.s >= i.s);
+DROP TABLE attendance_raw;
 
 CREATE TEMP TABLE fact AS
 WITH merged AS (
