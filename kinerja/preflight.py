@@ -17,7 +17,7 @@ from kinerja.redact import mask_secrets, redact_url
 
 # A warehouse that does not answer within this many seconds is reported, not waited for: the
 # scheduled runs keep their retries for a restarting database (tasks/transient.py).
-CONNECT_TIMEOUT_S = 5
+CONNECT_TIMEOUT_S = 2
 
 
 class PreflightError(ValueError):

@@ -270,8 +270,7 @@ def run_suite(frames: Mapping[str, pd.DataFrame], codes: QualityCodes,
                 "published")
             definition = context.validation_definitions.add(
                 gx.ValidationDefinition(name=suite_name(table), data=batch, suite=suite))
-            result = _validate(definition, _escaped_for_docs(frames[table]), parameters,
-                               identifier)
+            result = _validate(definition, frames[table], parameters, identifier)
             failed = [r for r in result.results if not r.success]
             tables.append({"table": table, "rows": len(frames[table]),
                            "evaluated": len(result.results), "failed": len(failed)})
@@ -301,7 +300,9 @@ def _validate(definition: Any, frame: pd.DataFrame, parameters: Mapping[str, Any
     """`definition.run` on `frame`, stored for the Data Docs, with the same result. When every
     expectation of the table holds (tasks/expectations.py proves it on the frame, vectorised),
     the result is put together here as GX's Validator would, without GX's metric graph; a
-    table with a failed or an unproven expectation is validated by GX itself."""
+    table with a failed or an unproven expectation is validated by GX itself, on the frame
+    with its markup escaped (`_escaped_for_docs`: only a failure shows values, and escaping
+    changes no verdict)."""
     import copy
 
     from great_expectations import __version__ as gx_version
@@ -329,7 +330,7 @@ def _validate(definition: Any, frame: pd.DataFrame, parameters: Mapping[str, Any
         evaluated.kwargs.update({"batch_id": inner.active_batch_id})
         passed = passing_result(evaluated, frame)
         if passed is None:
-            return definition.run(batch_parameters=batch_parameters,
+            return definition.run(batch_parameters={"dataframe": _escaped_for_docs(frame)},
                                   expectation_parameters=dict(parameters),
                                   result_format=RESULT_FORMAT, run_id=run_id)
         results.append(ExpectationValidationResult(
