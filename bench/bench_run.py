@@ -611,7 +611,6 @@ def main(argv: list[str] | None = None) -> int:
         memory_gb = int(f.readline().split()[1]) / 1024 / 1024
     print(f"# kinerja run vs DuckDB baseline, {time.strftime('%Y-%m-%d %H:%M %Z')}")
     print(f"machine: {cpus} CPUs, {memory_gb:.1f} GB RAM, load average {_load()}\n")
-    output: list[str] = []
     for employees in (int(s) for s in args.sizes.split(",")):
         landing = landing_for(args.cache, employees)
         root = Path(tempfile.mkdtemp(prefix=f"run-{employees}-", dir=args.cache / str(employees)))
@@ -634,7 +633,6 @@ def main(argv: list[str] | None = None) -> int:
             baseline = run_baseline(landing, root)
             lines = report(employees, runs, baseline, load_before)
             print("\n".join(lines), flush=True)
-            output += lines
         finally:
             if not args.keep and not args.profile:
                 shutil.rmtree(root, ignore_errors=True)
