@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from flows import observe
-from kinerja import faults, identifiers, interrupts
+from kinerja import faults, identifiers, interrupts, timings
 from kinerja.config import load_settings
 from kinerja.period import Period
 from kinerja.policy import load_policy
@@ -65,6 +65,7 @@ def semester_appraisal(
     instead (`dry_run_appraisal`): nothing is written to the warehouse or the reports.
     """
     install_log_masking()
+    clock = timings.RunClock()  # wall time and peak memory per step, recorded on the run
     # Parameters may come from a deployment run, not only the command line: checked here too.
     agency_code = identifiers.agency_code(agency_code)
     period = Period.parse(identifiers.period_id(period_id))
@@ -113,8 +114,10 @@ def semester_appraisal(
         steps.open_run(url, str(settings.work), abandon=lock.held,
                        retention_days=settings.work_retention_days, **record)
         faults.point("run.locked")
+        clock.lap("start")
         folder = period_dir(landing_root, agency_code, period)
         summaries = _validate_all(str(folder), period.id, work_root, sources, agency_code)
+        clock.lap("extract+validate", [s.get("timing") for s in summaries])
         steps.record_validation(url, run_id, agency_code, period.id, work_root, summaries)
         steps.enforce_quarantine_limits(work_root, summaries, settings.max_quarantine_share)
         faults.point("run.validated")
@@ -124,16 +127,21 @@ def semester_appraisal(
             "rows_accepted": sum(s["rows_accepted"] for s in summaries),
             "rows_quarantined": sum(s["rows_quarantined"] for s in summaries),
         }
+        clock.lap("record-validation")
         steps.load_earlier_periods(url, agency_code, period.id, work_root)
         predikat_counts = steps.score(agency_code, period.id, policy_ref, work_root)
+        clock.lap("score")
         faults.point("run.scored")
         name = steps.publish(url, run_id, agency_code, name, period.id, work_root, counts,
                              lock.token())
+        clock.lap("publish")
         # Published and committed: a failure from here on is recorded on the run, which stays
         # published (fail_run); a failed expectation is a finding for the report, not a failure.
-        outputs = {**steps.check_quality(url, agency_code, period.id, reports_dir, policy_ref),
-                   **steps.write_reports(url, agency_code, period.id, reports_dir,
-                                         work_root, policy_ref)}
+        outputs = steps.check_quality(url, agency_code, period.id, reports_dir, policy_ref)
+        clock.lap("check")
+        outputs.update(steps.write_reports(url, agency_code, period.id, reports_dir,
+                                           work_root, policy_ref))
+        clock.lap("report")
         faults.point("run.reported")
     except BaseException as error:
         # Ctrl-C, SIGTERM (Prefect's TerminationSignal) or a failure: the run ends on record
@@ -178,6 +186,8 @@ def semester_appraisal(
     if summary["changes"]:
         logger.info("%s", summary["changes"]["description"])
     observe.record_run(url, summary, kind, details)  # artifacts; event of a failed check
+    clock.lap("finish")
+    summary["timings"] = steps.record_timings(url, run_id, clock.steps())
     logger.info("run %s published: read %d, accepted %d, quarantined %d", run_id,
                 counts["rows_read"], counts["rows_accepted"], counts["rows_quarantined"])
     return summary

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from kinerja.config import SOURCE_DATASETS
 from kinerja.identifiers import AGENCY_CODE_RE, agency_code, period_id
-from kinerja.redact import mask_secrets, redact_url
+from kinerja.redact import mask_secrets, redact_url, remember_secret
 
 # A warehouse that does not answer within this many seconds is reported, not waited for: the
 # scheduled runs keep their retries for a restarting database (tasks/transient.py).
-CONNECT_TIMEOUT_S = 5
+CONNECT_TIMEOUT_S = 2
 
 
 class PreflightError(ValueError):
@@ -67,11 +67,11 @@ def check_warehouse(url: str) -> None:
     """The warehouse URL parses and the database answers (without retries)."""
     import sqlalchemy as sa
 
-    from tasks.warehouse import make_engine
-
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
+        from tasks.warehouse import make_engine
+
         make_engine(url)  # raises the masked "not a valid warehouse URL" message
         raise
     backend = parsed.get_backend_name()
@@ -85,7 +85,12 @@ def check_warehouse(url: str) -> None:
         return
     if backend in ("postgresql", "mysql", "mariadb") and "connect_timeout" not in parsed.query:
         parsed = parsed.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
-    engine = make_engine(parsed.render_as_string(hide_password=False))
+    # As tasks.warehouse.make_engine connects, without importing it (pandas): the answer to a
+    # wrong URL should not wait for the pipeline's imports.
+    remember_secret(parsed.password)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(parsed)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))

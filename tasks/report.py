@@ -47,6 +47,7 @@ from sqlalchemy.engine import Connection, Engine
 from kinerja import identifiers
 from kinerja.period import Period
 from tasks import warehouse
+from tasks.report_rows import RowWriter
 from tasks.run_ledger import current_run
 
 if TYPE_CHECKING:
@@ -436,6 +437,9 @@ def _environment() -> jinja2.Environment:
         "quality": lambda v: QUALITY_LABELS.get(v, str(v)),
         "text": lambda v: "–" if missing(v) or v == "" else v,
     })
+    # The people tables' rows, by far the most of every OPD page (tasks/report_rows.py).
+    rows = RowWriter(env.filters)
+    env.filters.update({"pegawai_row": rows.pegawai_row, "people_row": rows.people_row})
     env.globals.update(PREDIKAT_COLORS=PREDIKAT_COLORS, ORG_PREDIKAT_COLORS=ORG_PREDIKAT_COLORS,
                        PREDIKAT_ORDER=PREDIKAT_ORDER, PREDIKAT_LABELS=PREDIKAT_LABELS)
     return env

@@ -17,6 +17,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
+from kinerja import timings
 from kinerja.config import InputLimits, SqlSource, load_settings
 from kinerja.period import Period
 from kinerja.policy import load_policy
@@ -32,6 +33,7 @@ from tasks.partition import (
     validate_partitioned,
 )
 from tasks.preview import SHOWN_CHANGE_ROWS, overlay_prior, quarantine_preview
+from tasks.run_timings import record_timings as record_run_timings
 from tasks.score import ScoringInputs, attendance_figures, score_period
 from tasks.sql_source import extract_raw
 from tasks.transient import resilient
@@ -135,6 +137,7 @@ def _modified_before(path: Path, before: datetime) -> bool:
 
 @task(name="validate", task_run_name="validate-{dataset}", cache_policy=NONE,
       **resilient("validate"))
+@timings.timed("extract+validate", key="dataset")
 def validate_source(dataset: str, folder: str, period_id: str, work_root: str,
                     source: SqlSource | None = None, agency_code: str = "",
                     limits: InputLimits | None = None,
@@ -385,3 +388,13 @@ def write_reports(warehouse_url: str, agency_code: str, period_id: str,
         landing_root=None if ratings is not None else load_settings().agency_landing(
             agency_code))
     return write(engine, agency_code, period_id, reports_dir, calibration)
+
+
+@task(name="record-timings", cache_policy=NONE, **resilient("record-timings"))
+def record_timings(warehouse_url: str, run_id: str,
+                   steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The run's timings (kinerja/timings.py) on its run row, and in its log; returns them."""
+    record_run_timings(warehouse.make_engine(warehouse_url), run_id, steps)
+    get_run_logger().info("run %s timings (wall, peak resident memory):\n%s", run_id,
+                          timings.describe(steps))
+    return steps

@@ -398,8 +398,12 @@ def prepare_column(column: Column, frame: pd.DataFrame) -> xlsx.Column:
         width = min(max(len(column.header), shown, MIN_WIDTH - 2) + 2, MAX_WIDTH)
         return xlsx.number_column(column.header, _KINDS[column.number_format], numbers, width)
     text = series.astype(object).where(series.notna(), None)
-    array = pa.array([v if v is None or isinstance(v, str) else str(v) for v in text],
-                     type=pa.large_string())
+    if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty"):
+        # Texts and empty cells only: Arrow takes them as they are, without a Python loop.
+        array = pa.array(text, type=pa.large_string(), from_pandas=True)
+    else:
+        array = pa.array([v if v is None or isinstance(v, str) else str(v) for v in text],
+                         type=pa.large_string())
     longest = pc.max(pc.utf8_length(array)).as_py() or 0
     width = min(max(len(column.header), longest, MIN_WIDTH - 2) + 2, MAX_WIDTH)
     return xlsx.text_column(column.header, array, width)
