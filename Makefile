@@ -21,12 +21,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kinerja demo
 
+# Two workers, one test file each: the suite waits on servers and subprocesses as much as it
+# computes, so two halve it on two cores (docs/decisions.md).
 # The report tests open the HTML in headless Chromium: Debian's package, installed where missing
 # (CI runs as root).
 test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

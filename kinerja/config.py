@@ -15,6 +15,7 @@ The file also configures agencies: their names, landing roots, policies and SQL 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ DEFAULT_ATTENDANCE_PARTITION_ROWS = 1_000_000
 # province's run; a crashed run releases its lock at once, so waiting never outlives a run).
 DEFAULT_RUN_LOCK_WAIT_S = 6 * 3600.0
 DEFAULT_WORK = ".kinerja/work"
+# sqlite:///relative.db, sqlite:////absolute.db, sqlite+pysqlite:///x.db?timeout=5
+_SQLITE_FILE_URL = re.compile(r"^sqlite(?:\+\w+)?:///([^?]*)")
 # A failed run's work folder is kept for diagnosis this long, then the next run removes it.
 DEFAULT_WORK_RETENTION_DAYS = 14.0
 _AGENCY_KEYS = ("name", "landing", "policy", "sources")
@@ -263,13 +266,10 @@ def default_work(warehouse_url: str) -> Path:
     """Where runs stage their files when `work` is not configured: beside a SQLite warehouse
     file (a run's files stay with its warehouse, wherever the command is started), else in the
     working directory."""
-    import sqlalchemy as sa
-
-    try:
-        parsed = sa.make_url(warehouse_url)
-    except sa.exc.ArgumentError:
-        return Path(DEFAULT_WORK)
-    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    # Parsed by hand: settings are read by every command, even for its --help, which must not
+    # wait for SQLAlchemy's import.
+    found = _SQLITE_FILE_URL.match(warehouse_url)
+    database = found.group(1) if found else ""
     if database and database != ":memory:" and not database.startswith("file:"):
         return Path(database).parent / DEFAULT_WORK
     return Path(DEFAULT_WORK)
