@@ -230,6 +230,11 @@ def dry_run_appraisal(url: str, agency_code: str, period_id: str, landing_root: 
                                    preview_root=preview_root)
         predikat_counts = steps.score(agency_code, period.id, policy_ref, work_root)
         preview = steps.preview(url, agency_code, period.id, work_root, summaries, preview_root)
+    except Exception as error:
+        if mask_secrets(str(error)) != str(error):
+            # As for a run: Prefect stores the flow's exception, never a password.
+            raise RunFailed(one_line(error)) from None
+        raise
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
     logger.info("%s", preview["description"])
