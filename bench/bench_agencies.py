@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from kinerja.synthetic import generate_landing  # noqa: E402
 from schemas.outputs import FACT_TABLES  # noqa: E402
-from tasks.warehouse import make_engine  # noqa: E402
+from tasks.warehouse.database import make_engine  # noqa: E402
 from tests.prefect_server import prefect_server  # noqa: E402
 
 PERIOD = "2025-S1"

@@ -28,8 +28,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from kinerja.period import Period
-from tasks.publish import publish_period, start_run
-from tasks.warehouse import ensure_schema, make_engine, redact_url
+from tasks.warehouse.database import ensure_schema, make_engine, redact_url
+from tasks.warehouse.publish import publish_period, start_run
 
 AGENCY = "3374"
 PERIOD = Period.parse("2025-S1")

@@ -7,7 +7,7 @@ Run by hand:
 The first run for a size generates a landing zone (`kinerja generate`, seed 7, 1% bad rows) and
 publishes it with `kinerja run` into a SQLite warehouse, both cached under `--cache` (default
 `.kinerja/bench-report/`). Then the report step alone runs in a fresh Python process:
-`tasks.report.write_reports` on that warehouse, into an empty reports folder. Wall time is
+`tasks.reporting.report.write_reports` on that warehouse, into an empty reports folder. Wall time is
 measured around the call (imports excluded, printed apart), peak resident memory is the child's
 (`wait4`'s ru_maxrss, imports included). `--checkout` runs the step from another checkout of
 the project (e.g. `git worktree add /tmp/before <commit>`), to measure before and after with the
@@ -39,8 +39,8 @@ ISSUE_FIGURES_S = {20_000: 70.0, 100_000: 263.0}
 _CHILD = r"""
 import json, resource, sys, time
 started = time.perf_counter()
-from tasks import report
-from tasks.warehouse import make_engine
+from tasks.reporting import report
+from tasks.warehouse.database import make_engine
 imported = time.perf_counter()
 engine = make_engine(sys.argv[1])
 steps = {}

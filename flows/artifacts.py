@@ -23,7 +23,7 @@ from typing import Any
 
 from kinerja import identifiers
 from kinerja.redact import mask_secrets
-from tasks.report import DATASET_LABELS, PREDIKAT_LABELS, PREDIKAT_ORDER, STATUS_LABELS
+from tasks.reporting.report import DATASET_LABELS, PREDIKAT_LABELS, PREDIKAT_ORDER, STATUS_LABELS
 
 KEY_PREFIX = "kinerja"
 ROWS_PART = "baris"

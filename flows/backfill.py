@@ -25,8 +25,9 @@ from kinerja import identifiers
 from kinerja.config import load_settings
 from kinerja.period import Period, periods_between
 from kinerja.redact import install_log_masking, one_line
-from tasks import steps, warehouse
-from tasks.change_log import run_changes
+from tasks import steps
+from tasks.warehouse import database as warehouse
+from tasks.warehouse.change_log import run_changes
 
 
 class BackfillFailed(RuntimeError):

@@ -21,10 +21,10 @@ from kinerja.preflight import check_landing
 from kinerja.redact import install_log_masking, mask_secrets, one_line
 from schemas.sources import VALIDATION_ORDER
 from tasks import steps
-from tasks.extract import DatasetError, period_dir
-from tasks.publish import RUN_KINDS
-from tasks.run_lock import RunLock
-from tasks.warehouse import redact_url
+from tasks.sources.extract import DatasetError, period_dir
+from tasks.warehouse.database import redact_url
+from tasks.warehouse.publish import RUN_KINDS
+from tasks.warehouse.run_lock import RunLock
 
 
 def code_version() -> str:
@@ -104,7 +104,7 @@ def semester_appraisal(
         "policy_name": loaded_policy.name, "policy_hash": loaded_policy.hash,
         "code_version": code_version(),
     }
-    # One run per agency-period at a time, held until this run has finished (tasks/run_lock.py).
+    # One run per agency-period at a time, held until this run has finished (run_lock.py).
     # The run goes on record as `running` only once it holds the lock, so any other running row
     # of the agency-period is a dead run's, which open_run marks abandoned.
     lock = RunLock(url, agency_code, period.id, run_id=run_id,

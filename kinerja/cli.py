@@ -20,7 +20,7 @@ from kinerja.config import ConfigError, load_settings
 from kinerja.redact import mask_secrets
 
 if TYPE_CHECKING:
-    from tasks.change_log import RunChanges
+    from tasks.warehouse.change_log import RunChanges
 
 app = typer.Typer(
     help="Semester appraisal pipeline for ASN: sources in, validated, scored, published.",
@@ -245,7 +245,7 @@ def _print_dry_run(summary: dict[str, Any]) -> None:
 
 def _print_preview(agency: str, period_id: str, changes: dict[str, Any],
                    first_changes: list[dict[str, Any]], quarantine: dict[str, Any]) -> None:
-    from tasks.change_labels import field_label, value_label
+    from tasks.warehouse.change_labels import field_label, value_label
 
     say = {"markup": False, "highlight": False, "soft_wrap": True}
     if quarantine["rows"]:
@@ -351,10 +351,10 @@ def check(
     workbook. Exits 1 when an expectation failed."""
     try:
         agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
-        from tasks.check import check_publication
         from tasks.explain.sources import report_calibration
-        from tasks.report import write_reports
-        from tasks.warehouse import ensure_schema, make_engine
+        from tasks.reporting.check import check_publication
+        from tasks.reporting.report import write_reports
+        from tasks.warehouse.database import ensure_schema, make_engine
 
         settings = load_settings()
         reports_dir = reports or settings.reports
@@ -574,8 +574,8 @@ def changes(
     with the employee's name and unit, the predikat changes and the files that differ."""
     try:
         agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
-        from tasks.change_log import latest_published_run, run_changes
-        from tasks.warehouse import make_engine
+        from tasks.warehouse.change_log import latest_published_run, run_changes
+        from tasks.warehouse.database import make_engine
 
         engine = make_engine(warehouse or load_settings().warehouse_url)
         try:
@@ -607,8 +607,8 @@ def status(
     try:
         agency = identifiers.agency_code(agency) if agency is not None else None
         period = identifiers.period_id(period) if period is not None else None
-        from tasks.run_ledger import run_history
-        from tasks.warehouse import ensure_schema, make_engine
+        from tasks.warehouse.database import ensure_schema, make_engine
+        from tasks.warehouse.run_ledger import run_history
 
         engine = make_engine(warehouse or load_settings().warehouse_url)
         try:
@@ -710,7 +710,7 @@ def _print_changes(found: RunChanges, limit: int) -> None:
         return
     log = found.log
     if run["status"] == "published":
-        from tasks.change_labels import field_label, value_label
+        from tasks.warehouse.change_labels import field_label, value_label
 
         table = Table(title=f"changes against run {replaced}")
         # What HR reads first; the stored codes last, for data engineers.
@@ -834,7 +834,7 @@ def explain(
         if unit is not None and out is not None and out.exists() and not out.is_dir():
             raise ValueError(f"--out {out} is a file; --unit needs a folder")
         from tasks.explain.command import run_explain
-        from tasks.warehouse import make_engine
+        from tasks.warehouse.database import make_engine
 
         settings = load_settings()
         engine = make_engine(warehouse or settings.warehouse_url)

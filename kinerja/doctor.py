@@ -51,7 +51,7 @@ def _landing(root: Path) -> str:
 def _migrations(url: str) -> str:
     import sqlalchemy as sa
 
-    from tasks.warehouse import make_engine, migrations
+    from tasks.warehouse.database import make_engine, migrations
 
     check_warehouse(url)
     engine = make_engine(url)
@@ -102,7 +102,7 @@ def _profile_api_url() -> str | None:
 def _source(url: str, query: str) -> str:
     import sqlalchemy as sa
 
-    from tasks.sql_source import expand_url, query_path
+    from tasks.sources.sql_source import expand_url, query_path
 
     path = query_path(query)
     if not path.is_file():

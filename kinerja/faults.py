@@ -33,7 +33,7 @@ POINTS = (
     "run.locked",            # run lock held, run row open, nothing validated
     "run.validated",         # lineage and quarantine recorded
     "run.scored",            # facts staged in the work folder, nothing published
-    # tasks/publish.py::publish_period, inside the publishing transaction
+    # tasks/warehouse/publish.py::publish_period, inside the publishing transaction
     "publish.begun",         # the agency's publication lock taken
     "publish.dimensions",    # dimensions upserted
     "publish.history",       # the replaced publication copied to history, change log written

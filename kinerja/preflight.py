@@ -70,7 +70,7 @@ def check_warehouse(url: str) -> None:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError:
-        from tasks.warehouse import make_engine
+        from tasks.warehouse.database import make_engine
 
         make_engine(url)  # raises the masked "not a valid warehouse URL" message
         raise
@@ -85,8 +85,8 @@ def check_warehouse(url: str) -> None:
         return
     if backend in ("postgresql", "mysql", "mariadb") and "connect_timeout" not in parsed.query:
         parsed = parsed.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
-    # As tasks.warehouse.make_engine connects, without importing it (pandas): the answer to a
-    # wrong URL should not wait for the pipeline's imports.
+    # As tasks.warehouse.database.make_engine connects, without importing it (pandas): the
+    # answer to a wrong URL should not wait for the pipeline's imports.
     remember_secret(parsed.password)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -13,8 +13,8 @@ the breach flag against its bounds) are expressed on derived columns (`qc_*`) th
 failures list the offending values in the Data Docs. What depends on the run (its id, its
 accepted counts) enters as expectation parameters (`PARAMETERS`), so the suite itself is fixed.
 
-This module only defines; `tasks/check.py` reads the warehouse, runs the suite, writes the Data
-Docs and records the result on the run.
+This module only defines; `tasks/reporting/check.py` reads the warehouse, runs the suite, writes
+the Data Docs and records the result on the run.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ QUALITY_TABLES: tuple[str, ...] = (
     "fact_distribution_check",
     "fact_followup",
 )
-# Expectation parameters, filled per check by tasks/check.py.
+# Expectation parameters, filled per check by tasks/reporting/check.py.
 PARAMETERS = ("run_id", "employees_accepted", "units_accepted")
 # Shares are stored unrounded; their sum may differ from 1 by float rounding only.
 SHARE_TOLERANCE = 1e-9

@@ -23,27 +23,27 @@ from kinerja.period import Period
 from kinerja.policy import load_policy
 from schemas.outputs import FACT_TABLES
 from schemas.sources import DATASETS, ValidationContext
-from tasks import publish as publisher
-from tasks import warehouse
-from tasks.change_log import preview_changes
-from tasks.partition import (
+from tasks.score import ScoringInputs, attendance_figures, score_period
+from tasks.sources.partition import (
     PARTITIONED_DATASETS,
     PartitionedFrames,
     partition_of,
     validate_partitioned,
 )
-from tasks.preview import SHOWN_CHANGE_ROWS, overlay_prior, quarantine_preview
-from tasks.run_timings import record_timings as record_run_timings
-from tasks.score import ScoringInputs, attendance_figures, score_period
-from tasks.sql_source import extract_raw
-from tasks.transient import resilient
-from tasks.validate import (
+from tasks.sources.sql_source import extract_raw
+from tasks.sources.validate import (
     QUARANTINE_COLUMNS,
     ValidatedDataset,
     check_quarantine_share,
     context_after,
     validate_dataset,
 )
+from tasks.transient import resilient
+from tasks.warehouse import database as warehouse
+from tasks.warehouse import publish as publisher
+from tasks.warehouse.change_log import preview_changes
+from tasks.warehouse.preview import SHOWN_CHANGE_ROWS, overlay_prior, quarantine_preview
+from tasks.warehouse.run_timings import record_timings as record_run_timings
 
 # Work folders of dry runs (`flows.semester.dry_run_appraisal`, a dry backfill's shared one) start
 # with this; a run's is its run id.
@@ -71,7 +71,8 @@ class WorkFolder:
         return (self.root / kind / f"{name}.parquet").is_file()
 
     def partitions(self, kind: str, name: str) -> PartitionedFrames:
-        """A partitioned dataset's folder (tasks/partition.py): `<kind>/<name>/part-*.parquet`."""
+        """A partitioned dataset's folder (tasks/sources/partition.py):
+        `<kind>/<name>/part-*.parquet`."""
         return PartitionedFrames(self.root / kind / name)
 
 
@@ -293,7 +294,7 @@ def preview(warehouse_url: str, agency_code: str, period_id: str, work_root: str
 def score(agency_code: str, period_id: str, policy_ref: str, work_root: str) -> dict[str, int]:
     """The policy of scoring.md over the staged frames; returns the predikat counts. Attendance
     is scored one partition at a time, each against the employees of its partition: every
-    employee's rows are in his own partition (tasks/partition.py)."""
+    employee's rows are in his own partition (tasks/sources/partition.py)."""
     work = WorkFolder(work_root)
     period = Period.parse(period_id)
     policy = load_policy(policy_ref)
@@ -327,7 +328,7 @@ def publish(warehouse_url: str, run_id: str, agency_code: str, agency_name: str 
             period_id: str, work_root: str, counts: dict[str, int],
             run_lock: dict[str, Any] | None = None) -> str:
     """Publish the run's frames; returns the agency name as published. `run_lock` is the run
-    lock's token, checked in the publishing transaction (tasks/run_lock.py)."""
+    lock's token, checked in the publishing transaction (tasks/warehouse/run_lock.py)."""
     work = WorkFolder(work_root)
     return publisher.publish_period(
         warehouse.make_engine(warehouse_url),
@@ -361,7 +362,7 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
     """The data-quality suite over the agency-period's publication, recorded on its run, with
     its Data Docs under `reports_dir`. A failed expectation is returned, not raised."""
     # Great Expectations takes seconds to import: only runs that got this far pay for it.
-    from tasks.check import check_publication
+    from tasks.reporting.check import check_publication
 
     result = check_publication(warehouse.make_engine(warehouse_url), agency_code, period_id,
                                reports_dir, policy_ref)
@@ -376,7 +377,7 @@ def write_reports(warehouse_url: str, agency_code: str, period_id: str,
     """The HTML report and the HR workbook of the agency-period's publication: their paths.
     With the run's work folder, the rater calibration comes from the ratings the run scored."""
     from tasks.explain.sources import report_calibration
-    from tasks.report import write_reports as write
+    from tasks.reporting.report import write_reports as write
 
     engine = warehouse.make_engine(warehouse_url)
     work = WorkFolder(work_root) if work_root else None

@@ -84,7 +84,7 @@ _MYSQL_TRANSIENT_CODES = frozenset({
 def _data_errors() -> tuple[type[BaseException], ...]:
     from pandera.errors import SchemaError, SchemaErrors
 
-    from tasks.extract import DatasetError
+    from tasks.sources.extract import DatasetError
 
     return (
         DatasetError, SchemaError, SchemaErrors, ValueError, TypeError, LookupError,

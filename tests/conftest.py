@@ -79,7 +79,7 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path) -> str:
 @pytest.fixture
 def engine(warehouse_url: str) -> Iterator[sa.Engine]:
     """An engine on `warehouse_url` with the warehouse schema in place."""
-    from tasks.warehouse import ensure_schema, make_engine
+    from tasks.warehouse.database import ensure_schema, make_engine
 
     engine = make_engine(warehouse_url)
     ensure_schema(engine)

@@ -102,7 +102,7 @@ def execute(url: str, *statements: str) -> None:
 
 
 def synthetic_publication(employees: int, seed: int = 7) -> dict[str, Any]:
-    """What `tasks.report.read_publication` returns, for an agency of `employees` without
+    """What `tasks.reporting.report.read_publication` returns, for an agency of `employees` without
     running the pipeline: the generator's organisation and roster (kinerja.synthetic, as
     `generate_landing` builds them), random ratings and scores, and the policy's own
     distribution and curve checks. For size and speed tests of the reports at city scale,

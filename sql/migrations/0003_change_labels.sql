@@ -1,7 +1,7 @@
 -- Indonesian names of the change log's fields and values, for v_perubahan (issue 11): HR reads
 -- "Predikat: Baik -> Sangat Baik", not "predikat: BAIK -> SANGAT_BAIK". field '' labels the
 -- fields themselves; other rows label one field's codes. The codes stay in appraisal_change.
--- tasks/change_labels.py holds the same labels for `kinerja changes`; a test keeps them equal.
+-- tasks/warehouse/change_labels.py holds the same labels for `kinerja changes`; a test keeps them equal.
 
 CREATE TABLE ref_change_label (
     field TEXT NOT NULL,

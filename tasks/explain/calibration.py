@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from schemas.outputs import TEXT
-from tasks.report import ORG_PREDIKAT_LABELS, PREDIKAT_LABELS, RATING_LABELS, format_share
+from tasks.reporting.report import ORG_PREDIKAT_LABELS, PREDIKAT_LABELS, RATING_LABELS, format_share
 from tasks.score.appraisal import APPRAISED, counting_rows
 from tasks.score.rules import ScoringRules
 

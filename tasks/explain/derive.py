@@ -37,7 +37,7 @@ import pandas as pd
 from kinerja.period import Period
 from kinerja.policy import Policy
 from schemas.outputs import TEXT
-from tasks.report import (
+from tasks.reporting.report import (
     ASPECT_LABELS,
     PREDIKAT_LABELS,
     RATING_LABELS,

@@ -20,7 +20,7 @@ import pandas as pd
 
 from kinerja.period import Period
 from tasks.explain.compare import Difference
-from tasks.report import (
+from tasks.reporting.report import (
     ASPECT_LABELS,
     MONTHS,
     ORG_PREDIKAT_LABELS,

@@ -1,8 +1,9 @@
 """The I/O of `kinerja explain`: the publication from the warehouse, its sources re-read.
 
 The source files of the publishing run are read again with the run's own extract and validate
-code (`tasks/extract.py`, `tasks/sql_source.py`, `tasks/validate.py`), in the run's order and
-context, so every accepted row keeps the `<path>:<line>` that the quarantine would have given it.
+code (`extract.py`, `sql_source.py`, `validate.py` of `tasks/sources/`), in the run's order
+and context, so every accepted row keeps the `<path>:<line>` that the quarantine would have
+given it.
 Before anything is parsed, every file's SHA-256 is compared with `source_file`: a file that
 changed, disappeared or appeared since the run makes the explanation refuse, naming it, because
 what it would explain is not what was published (a backfill must run first). SQL sources are
@@ -24,10 +25,12 @@ from kinerja.config import SqlSource
 from kinerja.period import Period
 from kinerja.policy import Policy, load_policy
 from schemas.sources import VALIDATION_ORDER, ValidationContext
-from tasks import warehouse
 from tasks.explain.calibration import Calibration, rater_calibration
 from tasks.explain.derive import Evidence, Explainer, Lineage
-from tasks.extract import (
+from tasks.reporting.report import publishing_run, select_rows, snapshot
+from tasks.score import ScoringInputs
+from tasks.score.rules import ScoringRules
+from tasks.sources.extract import (
     FILE_COLUMN,
     LINE_COLUMN,
     DatasetError,
@@ -36,10 +39,8 @@ from tasks.extract import (
     file_hashes,
     period_dir,
 )
-from tasks.report import publishing_run, select_rows, snapshot
-from tasks.score import ScoringInputs
-from tasks.score.rules import ScoringRules
-from tasks.validate import ValidatedDataset, context_after, validate_dataset
+from tasks.sources.validate import ValidatedDataset, context_after, validate_dataset
+from tasks.warehouse import database as warehouse
 
 # The published rows an explanation is compared with.
 COMPARED_TABLES = ("fact_appraisal", "fact_followup", "fact_attendance", "fact_skp",
@@ -224,7 +225,7 @@ def reread_sources(publication: Publication, landing_root: Path,
     queried = {}
     if any(d in sql_sources for d in datasets):
         # Only then: SQL sources bring in their drivers and the retry machinery.
-        from tasks.sql_source import extract_sql
+        from tasks.sources.sql_source import extract_sql
 
         queried = {d: extract_sql(sql_sources[d], publication.agency_code, period)
                    for d in datasets if d in sql_sources}

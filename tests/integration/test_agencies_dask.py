@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from kinerja.synthetic import generate_landing
 from schemas.outputs import FACT_TABLES
-from tasks.warehouse import make_engine
+from tasks.warehouse.database import make_engine
 
 PERIOD = "2025-S1"
 GOOD = ("3301", "3302")
@@ -253,7 +253,7 @@ def test_two_agencies_on_a_dask_scheduler_and_worker(prefect_harness, landing, t
 def test_sqlite_publishers_in_two_processes_queue(tmp_path):
     """Agencies published by two worker processes into one SQLite file: the second writer
     waits for the first (BEGIN IMMEDIATE, busy timeout) instead of failing halfway."""
-    from tasks.warehouse import write_transaction
+    from tasks.warehouse.database import write_transaction
 
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     engine = make_engine(url)
@@ -262,7 +262,7 @@ def test_sqlite_publishers_in_two_processes_queue(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time\n"
-         "from tasks.warehouse import make_engine, write_transaction\n"
+         "from tasks.warehouse.database import make_engine, write_transaction\n"
          f"engine = make_engine({url!r})\n"
          "with write_transaction(engine) as conn:\n"
          "    conn.exec_driver_sql(\"INSERT INTO published VALUES ('3301')\")\n"

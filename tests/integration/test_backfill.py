@@ -38,9 +38,9 @@ from kinerja.cli import app
 from kinerja.period import Period
 from kinerja.synthetic import generate_landing
 from schemas.outputs import FACT_KEYS, FACT_TABLES
-from tasks import publish as publisher
 from tasks import steps
-from tasks.warehouse import ensure_schema, make_engine, read_table, write_transaction
+from tasks.warehouse import publish as publisher
+from tasks.warehouse.database import ensure_schema, make_engine, read_table, write_transaction
 from tests.conftest import POSTGRES_ADMIN_URL, _server_missing
 
 AGENCY = "3374"

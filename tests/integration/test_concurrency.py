@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from flows.semester import semester_appraisal
 from kinerja.synthetic import generate_landing
 from schemas.outputs import FACT_TABLES
-from tasks import run_lock
-from tasks.run_lock import RunInProgressError, RunLock
-from tasks.warehouse import make_engine
+from tasks.warehouse import run_lock
+from tasks.warehouse.database import make_engine
+from tasks.warehouse.run_lock import RunInProgressError, RunLock
 
 AGENCY = "3374"
 PERIOD = "2025-S1"

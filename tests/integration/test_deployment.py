@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from flows.scheduled import ScheduledRunFailed, closed_period, scheduled_semester_appraisal
 from kinerja.synthetic import generate_landing
-from tasks.warehouse import make_engine
+from tasks.warehouse.database import make_engine
 from tests.prefect_server import run_worker_once
 
 WIB = ZoneInfo("Asia/Jakarta")

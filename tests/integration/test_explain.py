@@ -25,9 +25,9 @@ from tasks.explain.calibration import rater_calibration
 from tasks.explain.command import to_json
 from tasks.explain.render import render_slips
 from tasks.explain.sources import load_explainer, publication_ratings, report_calibration
-from tasks.report_sections import CALIBRATION_SENTENCES
+from tasks.reporting.report_sections import CALIBRATION_SENTENCES
 from tasks.score.rules import ScoringRules
-from tasks.warehouse import make_engine
+from tasks.warehouse.database import make_engine
 from tests.browser import visit
 from tests.reporting import AGENCY, PERIOD, Published, copy_warehouse, execute, published, query
 

@@ -15,9 +15,9 @@ from schemas.sources import VALIDATION_ORDER
 from tasks.explain.command import run_explain, to_json
 from tasks.explain.derive import Explainer, Lineage
 from tasks.explain.sources import evidence_from
-from tasks.extract import extract_dataset
-from tasks.publish import publish_period, record_validation, start_run
 from tasks.score import score_period
+from tasks.sources.extract import extract_dataset
+from tasks.warehouse.publish import publish_period, record_validation, start_run
 from tests.landing import NIP_A, NIP_B, NIP_C, write_period
 from tests.unit.test_explain_derive import Landing
 

@@ -16,10 +16,15 @@ from typer.testing import CliRunner
 
 from kinerja.cli import app
 from kinerja.period import Period
-from tasks import publish
-from tasks.change_log import change_log, latest_published_run, replaced_run_id, run_changes
-from tasks.publish import fail_run, publish_period, record_validation, start_run
-from tasks.warehouse import read_table
+from tasks.warehouse import publish
+from tasks.warehouse.change_log import (
+    change_log,
+    latest_published_run,
+    replaced_run_id,
+    run_changes,
+)
+from tasks.warehouse.database import read_table
+from tasks.warehouse.publish import fail_run, publish_period, record_validation, start_run
 from tests.integration.test_publish import NIPS, employees_frame, make_facts, units_frame
 
 A, B = "3374", "1174"

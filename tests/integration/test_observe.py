@@ -34,7 +34,7 @@ from typer.testing import CliRunner
 from flows.scheduled import closed_period
 from kinerja.cli import app
 from kinerja.synthetic import generate_landing
-from tasks.warehouse import ensure_schema, make_engine
+from tasks.warehouse.database import ensure_schema, make_engine
 from tests.prefect_server import run_worker_once
 
 DEPLOYMENT = "scheduled_semester_appraisal/semester-schedule"
@@ -336,7 +336,7 @@ def _table(artifact: Any) -> pd.DataFrame:
 
 
 def test_artifacts_of_a_successful_run_hold_the_warehouse_numbers(command_line_runs):
-    from tasks.report import DATASET_LABELS, PREDIKAT_LABELS, STATUS_LABELS
+    from tasks.reporting.report import DATASET_LABELS, PREDIKAT_LABELS, STATUS_LABELS
 
     agency, period = CLI_AGENCY, CLI_PERIOD
     manual = command_line_runs.runs[0]

@@ -107,7 +107,7 @@ def _add_run(conn, run_id: str, status: str, started: str, finished: str | None,
 
 
 def test_v_run_marks_the_current_publication_and_what_superseded_what(engine):
-    from tasks.run_ledger import run_history
+    from tasks.warehouse.run_ledger import run_history
 
     with engine.begin() as conn:
         _add_run(conn, "a", "published", "2025-07-01 01:00", "2025-07-01 01:05")
@@ -124,7 +124,7 @@ def test_v_run_marks_the_current_publication_and_what_superseded_what(engine):
 
 
 def test_status_prints_current_and_superseded_runs(tmp_path):
-    from tasks.warehouse import ensure_schema, make_engine
+    from tasks.warehouse.database import ensure_schema, make_engine
 
     url = f"sqlite:///{tmp_path / 'w.db'}"
     engine = make_engine(url)
@@ -171,7 +171,7 @@ def test_doctor_reports_each_check(tmp_path, monkeypatch, postgres_url):
     assert result.exit_code == 0, result.output
     assert rows["configuration"] == ("OK", str(tmp_path / "kinerja.toml"))
     assert rows["landing zone"] == ("OK", "landing: 3374 (2025-S1)")
-    from tasks.warehouse import migrations
+    from tasks.warehouse.database import migrations
 
     assert rows["warehouse"][0] == "OK"
     assert f"{len(migrations())} migration(s) pending" in rows["warehouse"][1]
@@ -296,8 +296,8 @@ COMPARED = ("replaced_run_id", "change_rows", "employees_changed", "predikat_cha
 def test_a_dry_run_publishes_nothing_and_previews_what_the_run_then_records(
         prefect_harness, tmp_path, monkeypatch):
     from flows.semester import semester_appraisal
-    from tasks.change_log import change_log, run_changes
-    from tasks.warehouse import make_engine
+    from tasks.warehouse.change_log import change_log, run_changes
+    from tasks.warehouse.database import make_engine
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("KINERJA_CONFIG", raising=False)

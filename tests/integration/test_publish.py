@@ -15,16 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from kinerja.period import Period
-from tasks import publish
-from tasks.publish import (
-    DIMENSION_TABLES,
-    FACT_TABLES,
-    fail_run,
-    publish_period,
-    record_validation,
-    start_run,
-)
-from tasks.warehouse import (
+from tasks.warehouse import publish
+from tasks.warehouse.database import (
     ensure_schema,
     latest_published_period,
     load_prior,
@@ -32,6 +24,14 @@ from tasks.warehouse import (
     migrations,
     read_table,
     redact_url,
+)
+from tasks.warehouse.publish import (
+    DIMENSION_TABLES,
+    FACT_TABLES,
+    fail_run,
+    publish_period,
+    record_validation,
+    start_run,
 )
 
 A, B = "3374", "1174"

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from kinerja.cli import app
 from schemas.quality import QUALITY_TABLES, quality_codes, quality_frames, suite_name
-from tasks.check import data_docs_dir, read_quality_tables, run_suite
-from tasks.report import snapshot
-from tasks.warehouse import make_engine
+from tasks.reporting.check import data_docs_dir, read_quality_tables, run_suite
+from tasks.reporting.report import snapshot
+from tasks.warehouse.database import make_engine
 from tests.browser import visit
 from tests.reporting import (
     AGENCY,
@@ -169,12 +169,12 @@ def test_suite_catches_keys_counts_codes_and_shares(run, tmp_path):
 
 def test_a_failed_check_after_publication_keeps_the_run_published(
         prefect_harness, tmp_path_factory, tmp_path, monkeypatch):
-    import tasks.check
+    import tasks.reporting.check
 
     def exploding(*args, **kwargs):
         raise RuntimeError("the suite exploded")
 
-    monkeypatch.setattr(tasks.check, "run_suite", exploding)
+    monkeypatch.setattr(tasks.reporting.check, "run_suite", exploding)
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     with pytest.raises(RuntimeError, match="the suite exploded"):
         run_flow(generated_landing(tmp_path_factory), url, tmp_path / "reports",

@@ -1,4 +1,4 @@
-"""The check's fast path (tasks/expectations.py) gives Great Expectations' own results.
+"""The check's fast path (tasks/reporting/expectations.py) gives Great Expectations' own results.
 
 Every expectation of the suite is validated by GX on the published rows and on rows broken in
 every way the suite looks for; the fast path must never pass what GX fails, and what it passes
@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 from schemas.quality import QUALITY_TABLES, build_suites, quality_codes, quality_frames
-from tasks import check
-from tasks.check import _escaped_for_docs, data_docs_dir, read_quality_tables, run_suite
-from tasks.expectations import passing_result
-from tasks.report import snapshot
-from tasks.warehouse import make_engine
+from tasks.reporting import check
+from tasks.reporting.check import _escaped_for_docs, data_docs_dir, read_quality_tables, run_suite
+from tasks.reporting.expectations import passing_result
+from tasks.reporting.report import snapshot
+from tasks.warehouse.database import make_engine
 from tests.reporting import AGENCY, PERIOD, Published, published
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.report import format_number, format_pct, format_share
-from tasks.report_text import format_share_short
+from tasks.reporting.report import format_number, format_pct, format_share
+from tasks.reporting.report_text import format_share_short
 from tests.browser import visit
 from tests.reporting import AGENCY, PERIOD, Published, published, query
 

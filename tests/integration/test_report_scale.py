@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tasks.report import assemble_report_data, render_report, write_pages
+from tasks.reporting.report import assemble_report_data, render_report, write_pages
 from tests.reporting import synthetic_publication
 
 # The index of a 2,000- or a 20,000-employee city: the second has ten times the people and
@@ -55,7 +55,7 @@ def test_every_employee_is_on_exactly_one_opd_page_and_workbook(small, tmp_path)
 
 
 def test_markup_from_sources_or_the_suite_is_inert_on_the_pages(small, tmp_path):
-    from tasks.report import _links, render_page
+    from tasks.reporting.report import _links, render_page
 
     hostile = "<img src=x onerror=alert(1)>"
     small.quality = {

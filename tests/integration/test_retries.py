@@ -13,9 +13,9 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from flows.semester import semester_appraisal
 from kinerja.synthetic import generate_landing
-from tasks import publish as publisher
 from tasks import steps
-from tasks.warehouse import make_engine
+from tasks.warehouse import publish as publisher
+from tasks.warehouse.database import make_engine
 
 AGENCY = "3374"
 PERIOD = "2025-S1"

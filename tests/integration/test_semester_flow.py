@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from flows.semester import semester_appraisal
 from kinerja.synthetic import generate_landing
 from schemas.outputs import FACT_TABLES
-from tasks import publish as publisher
-from tasks.warehouse import make_engine
+from tasks.warehouse import publish as publisher
+from tasks.warehouse.database import make_engine
 
 AGENCY = "3374"
 PERIODS = ["2025-S1", "2025-S2"]
@@ -191,7 +191,7 @@ def test_unusable_dataset_fails_before_publishing(run, landing, warehouse_url, t
         if path.is_file() and path.name != "skp.csv":
             (target / path.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
             (target / path.relative_to(source)).write_bytes(path.read_bytes())
-    from tasks.extract import DatasetError
+    from tasks.sources.extract import DatasetError
 
     with pytest.raises(DatasetError, match="skp.csv: required file missing"):
         run("2025-S1", landing_root=broken)

@@ -23,9 +23,9 @@ from kinerja.config import SqlSource
 from kinerja.period import Period
 from kinerja.synthetic import generate_landing
 from schemas.outputs import FACT_TABLES
-from tasks.extract import DatasetError
-from tasks.sql_source import expand_url, extract_sql, query_parameters, query_ref, sql_text
-from tasks.warehouse import make_engine
+from tasks.sources.extract import DatasetError
+from tasks.sources.sql_source import expand_url, extract_sql, query_parameters, query_ref, sql_text
+from tasks.warehouse.database import make_engine
 
 AGENCY = "3374"
 PERIOD = "2025-S1"

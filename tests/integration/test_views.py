@@ -6,7 +6,7 @@ import shutil
 
 import sqlalchemy as sa
 
-from tasks.warehouse import MIGRATIONS_DIR, ensure_schema, make_engine
+from tasks.warehouse.database import MIGRATIONS_DIR, ensure_schema, make_engine
 
 
 def test_views_follow_their_files(warehouse_url, tmp_path):

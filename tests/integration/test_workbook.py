@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from tasks.workbook import OPD_SHEETS, SHEETS
+from tasks.reporting.workbook import OPD_SHEETS, SHEETS
 from tests.reporting import AGENCY, PERIOD, Published, published, query
 
 

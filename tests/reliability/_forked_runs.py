@@ -105,9 +105,10 @@ def publish_only(warehouse_url: str, run_id: str, agency_code: str, period_id: s
                  work_root: str) -> None:
     """The flow's publishing step alone, on a work folder another run staged: take the run lock,
     record the run as running, publish with the lock's token, release."""
-    from tasks import publish, steps
-    from tasks.run_lock import RunLock
-    from tasks.warehouse import make_engine
+    from tasks import steps
+    from tasks.warehouse import publish
+    from tasks.warehouse.database import make_engine
+    from tasks.warehouse.run_lock import RunLock
 
     # A run killed just before may leave its lock for a moment, until the database has noticed.
     lock = RunLock(warehouse_url, agency_code, period_id, run_id=run_id, wait_seconds=30,
@@ -150,8 +151,8 @@ def _child(target: str, kwargs: dict[str, Any], env: dict[str, str], log: str) -
 def main() -> None:
     # Everything a run imports, before any fork.
     import flows.semester  # noqa: F401
-    import tasks.check  # noqa: F401
-    import tasks.report  # noqa: F401
+    import tasks.reporting.check  # noqa: F401
+    import tasks.reporting.report  # noqa: F401
 
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:

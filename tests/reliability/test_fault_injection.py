@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from kinerja import faults
 from kinerja.synthetic import generate_landing
 from schemas.outputs import FACT_TABLES
-from tasks.warehouse import ensure_schema, make_engine
+from tasks.warehouse.database import ensure_schema, make_engine
 from tests.reliability import _forked_runs
 from tests.reliability._forked_runs import ForkedRuns
 

@@ -32,9 +32,9 @@ import sqlalchemy as sa
 from kinerja.config import MIB, ConfigError, InputLimits, SqlSource, load_settings
 from kinerja.period import Period
 from schemas.sources import VALIDATION_ORDER, ValidationContext
-from tasks.extract import DatasetError, extract_dataset
-from tasks.sql_source import extract_sql
-from tasks.validate import EMPTY_RECORD, context_after, validate_dataset
+from tasks.sources.extract import DatasetError, extract_dataset
+from tasks.sources.sql_source import extract_sql
+from tasks.sources.validate import EMPTY_RECORD, context_after, validate_dataset
 from tests.landing import FILES, NIP_A, NIP_B, NIP_C, write_period
 from tests.reliability import hostile_corpus as corpus
 

@@ -1,4 +1,4 @@
-"""Partitioned attendance (issue 8, tasks/partition.py) gives exactly what the whole dataset
+"""Partitioned attendance (issue 8, tasks/sources/partition.py) gives exactly what the whole dataset
 gives: the accepted rows, the quarantine (record_ref file:line, reasons, payload, in file and line
 order), the row accounting per file and every fact table.
 
@@ -27,10 +27,10 @@ from kinerja.synthetic import generate_landing
 from schemas.outputs import FACT_TABLES
 from schemas.sources import VALIDATION_ORDER, ValidationContext
 from tasks import steps
-from tasks.extract import extract_dataset, period_dir
-from tasks.partition import partition_of
 from tasks.score import ScoringInputs, attendance_figures, score_period
-from tasks.validate import context_after, validate_dataset
+from tasks.sources.extract import extract_dataset, period_dir
+from tasks.sources.partition import partition_of
+from tasks.sources.validate import context_after, validate_dataset
 from tests.landing import FILES, NIP_A, NIP_B, NIP_C, write_period
 from tests.reliability.test_properties_scoring import BASE, scoring_inputs
 from tests.unit.test_score_support import POLICY
@@ -174,7 +174,7 @@ def test_partitions_are_the_same_in_another_process():
     # Python's own str hash differs from process to process (PYTHONHASHSEED): a partition
     # computed with it would send the employees' and their rows' NIPs apart.
     nips = [f"1990010120150310{i:02d}" for i in range(40)]
-    script = ("import sys, pandas as pd; from tasks.partition import partition_of; "
+    script = ("import sys, pandas as pd; from tasks.sources.partition import partition_of; "
               "print(partition_of(pd.Series(sys.argv[1:], dtype='str'), 5).tolist())")
     other = subprocess.run([sys.executable, "-c", script, *nips], capture_output=True,
                            text=True, check=True, env={**os.environ, "PYTHONHASHSEED": "123"},

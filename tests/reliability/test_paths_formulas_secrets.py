@@ -120,9 +120,9 @@ def test_flows_check_their_parameters_as_a_deployment_passes_them(tmp_path, monk
 
 
 def test_output_names_come_from_checked_codes_only(tmp_path):
-    from tasks.check import data_docs_dir
-    from tasks.report import report_path
-    from tasks.workbook import workbook_path
+    from tasks.reporting.check import data_docs_dir
+    from tasks.reporting.report import report_path
+    from tasks.reporting.workbook import workbook_path
 
     assert data_docs_dir(tmp_path, "3374", "2025-s1") == tmp_path / "datadocs" / "3374_2025-S1"
     assert report_path(tmp_path, "3374", "2025-S1").name == "3374_2025-S1_laporan.html"
@@ -134,7 +134,7 @@ def test_output_names_come_from_checked_codes_only(tmp_path):
 
 
 def test_the_check_replaces_only_its_own_data_docs_folder(tmp_path):
-    from tasks.check import run_suite
+    from tasks.reporting.check import run_suite
 
     victim = _victim(tmp_path)
     with pytest.raises(identifiers.InvalidIdentifier):
@@ -305,7 +305,7 @@ def test_source_text_is_never_a_formula_in_the_workbook(prefect_harness, tmp_pat
 
 
 def test_markup_in_source_text_is_inert_in_the_data_docs(tmp_path):
-    from tasks.check import _escaped_for_docs
+    from tasks.reporting.check import _escaped_for_docs
 
     frame = pd.DataFrame({"name": ["<img src=x onerror=alert(1)>", "Budi"], "n": [1, 2],
                           "code": pd.Series(["A&B", None], dtype="string")})

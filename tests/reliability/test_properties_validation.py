@@ -41,8 +41,8 @@ from kinerja.period import Period
 from kinerja.synthetic import badrows as bad
 from kinerja.synthetic import generate_landing
 from schemas.sources import DATASETS, VALIDATION_ORDER, ValidationContext
-from tasks.extract import extract_dataset
-from tasks.validate import ValidatedDataset, context_after, validate_dataset
+from tasks.sources.extract import extract_dataset
+from tasks.sources.validate import ValidatedDataset, context_after, validate_dataset
 
 BASE = settings.get_profile("kinerja-properties")  # registered in conftest.py
 

@@ -30,9 +30,9 @@ from flows.semester import semester_appraisal
 from kinerja import faults, interrupts
 from kinerja.synthetic import generate_landing
 from schemas.outputs import FACT_TABLES
-from tasks import publish
-from tasks.run_lock import RunInProgressError, RunLock, RunLockLost, check_held, lock_key
-from tasks.warehouse import ensure_schema, make_engine
+from tasks.warehouse import publish
+from tasks.warehouse.database import ensure_schema, make_engine
+from tasks.warehouse.run_lock import RunInProgressError, RunLock, RunLockLost, check_held, lock_key
 from tests.reliability import _forked_runs
 
 AGENCY = "3374"

@@ -1,4 +1,4 @@
-"""Change detection between two publications (tasks/changes.py), on hand-made frames."""
+"""Change detection between two publications (tasks/warehouse/changes.py), on hand-made frames."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.changes import (
+from tasks.warehouse.changes import (
     CHANGE_FIELDS,
     appraisal_changes,
     employee_outcomes,
@@ -149,12 +149,12 @@ def test_source_file_changes_by_path_and_sha256() -> None:
 
 def test_the_views_labels_are_the_commands_labels():
     """ref_change_label (migration 0003, read by v_perubahan) holds exactly the labels of
-    tasks/change_labels.py, which `kinerja changes` prints."""
+    tasks/warehouse/change_labels.py, which `kinerja changes` prints."""
     import re
 
-    from tasks.change_labels import FIELD_LABELS, label_rows
-    from tasks.changes import CHANGE_FIELDS
-    from tasks.warehouse import MIGRATIONS_DIR
+    from tasks.warehouse.change_labels import FIELD_LABELS, label_rows
+    from tasks.warehouse.changes import CHANGE_FIELDS
+    from tasks.warehouse.database import MIGRATIONS_DIR
 
     sql = (MIGRATIONS_DIR / "0003_change_labels.sql").read_text(encoding="utf-8")
     inserted = re.findall(r"VALUES \('((?:[^']|'')*)', '((?:[^']|'')*)', '((?:[^']|'')*)'\);", sql)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from kinerja.period import Period
-from tasks.dimensions import (
+from tasks.warehouse.dimensions import (
     DIM_EMPLOYEE_COLUMNS,
     DIM_PERIOD_COLUMNS,
     DIM_UNIT_COLUMNS,

@@ -31,9 +31,9 @@ from tasks.explain.render import (
     wib,
 )
 from tasks.explain.sources import evidence_from
-from tasks.extract import extract_dataset
 from tasks.score.appraisal import counting_rows, latest_ratings
 from tasks.score.attendance import longest_run_span, longest_runs
+from tasks.sources.extract import extract_dataset
 from tests.landing import FILES, NIP_A, NIP_B, NIP_C, write_period
 
 PERIOD = Period.parse("2025-S1")

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from tasks.extract import DatasetError, extract_dataset, open_dataset
+from tasks.sources.extract import DatasetError, extract_dataset, open_dataset
 from tests.landing import NIP_A, NIP_B, write_period
 
 

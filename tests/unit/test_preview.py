@@ -11,10 +11,10 @@ import pytest
 
 from kinerja.config import DEFAULT_WORK, default_work, load_settings
 from kinerja.period import Period
-from tasks import publish as publisher
 from tasks import steps
-from tasks.preview import overlay_prior, quarantine_preview
-from tasks.warehouse import ensure_schema, load_prior, make_engine, utcnow
+from tasks.warehouse import publish as publisher
+from tasks.warehouse.database import ensure_schema, load_prior, make_engine, utcnow
+from tasks.warehouse.preview import overlay_prior, quarantine_preview
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""The people tables' rows written in Python (tasks/report_rows.py) are the rows the Jinja
+"""The people tables' rows written in Python (tasks/reporting/report_rows.py) are the rows the Jinja
 templates wrote, byte for byte, whatever the values: missing ones of every kind, markup in
 names, negative zero, large numbers, unknown codes."""
 
@@ -9,11 +9,11 @@ import math
 import pandas as pd
 from markupsafe import Markup
 
-from tasks.report import _environment
-from tasks.report_rows import RowWriter
+from tasks.reporting.report import _environment
+from tasks.reporting.report_rows import RowWriter
 
-# The rows as the templates wrote them before tasks/report_rows.py (pegawai.html.j2 and the
-# people_table macro of macros.html.j2).
+# The rows as the templates wrote them before tasks/reporting/report_rows.py (pegawai.html.j2
+# and the people_table macro of macros.html.j2).
 PEGAWAI = (
     '<tr><td class="n">{{ r.rank_in_unit | int }}</td><td class="nip">{{ r.nip }}</td>'
     '<td>{{ r.name }}</td><td>{{ r.position_name | text }}</td>'

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tasks.report_text import (
+from tasks.reporting.report_text import (
     format_share_short,
     format_timestamp,
     reasons_sentence,
@@ -16,8 +16,8 @@ from tasks.report_text import (
     translate_reason,
 )
 
-# Every message schemas/sources.py and tasks/validate.py produce today, and those being added
-# (control characters, over-long fields, bounded numbers, empty records): none falls back.
+# Every message schemas/sources.py and tasks/sources/validate.py produce today, and those being
+# added (control characters, over-long fields, bounded numbers, empty records): none falls back.
 KNOWN = {
     "nip: required value is empty": "NIP wajib diisi tetapi kosong",
     "nip: not a valid NIP ('19900101')": "NIP bukan NIP yang sah",

@@ -14,7 +14,7 @@ from prefect.states import Failed
 from prefect.task_engine import TaskRunTimeoutError
 
 from tasks import steps, transient
-from tasks.extract import DatasetError
+from tasks.sources.extract import DatasetError
 from tasks.transient import is_transient, retry_if_transient
 
 

@@ -5,8 +5,8 @@ import pytest
 
 from kinerja.period import Period
 from schemas.sources import VALIDATION_ORDER, ValidationContext
-from tasks.extract import DatasetError, extract_dataset
-from tasks.validate import check_quarantine_share, context_after, validate_dataset
+from tasks.sources.extract import DatasetError, extract_dataset
+from tasks.sources.validate import check_quarantine_share, context_after, validate_dataset
 from tests.landing import FILES, NIP_A, NIP_B, NIP_C, write_period
 
 PERIOD = Period.parse("2025-S1")

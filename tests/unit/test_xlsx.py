@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from openpyxl import load_workbook
 
-from tasks import xlsx
+from tasks.reporting import xlsx
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/x","klik")', "+SUM(1;2)", "-2+3", "@SUM(1)",

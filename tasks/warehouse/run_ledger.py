@@ -15,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from tasks import warehouse
+from tasks.warehouse import database as warehouse
 
 
 def current_run(db: Engine | Connection, agency_code: str,

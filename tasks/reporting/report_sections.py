@@ -27,9 +27,16 @@ from typing import Any
 import pandas as pd
 
 from schemas.sources import BERAKHLAK_ASPECTS
-from tasks.report import Links, ReportData, opd_file
-from tasks.report_charts import Point, Row, bar_list_chart, column_chart, dot_chart, scatter_chart
-from tasks.report_text import (
+from tasks.reporting.report import Links, ReportData, opd_file
+from tasks.reporting.report_charts import (
+    Point,
+    Row,
+    bar_list_chart,
+    column_chart,
+    dot_chart,
+    scatter_chart,
+)
+from tasks.reporting.report_text import (
     ASPECT_LABELS,
     DATASET_LABELS,
     PREDIKAT_COLORS,

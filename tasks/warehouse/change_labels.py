@@ -6,7 +6,12 @@ labels from `ref_change_label` (migration 0003), which a test keeps equal to the
 
 from __future__ import annotations
 
-from tasks.report import PREDIKAT_LABELS, RATING_LABELS, SANCTION_LABELS, STATUS_LABELS
+from tasks.reporting.report_text import (
+    PREDIKAT_LABELS,
+    RATING_LABELS,
+    SANCTION_LABELS,
+    STATUS_LABELS,
+)
 
 EMPLOYEE_FIELD = "*"
 FIELD_LABELS: dict[str, str] = {

@@ -45,8 +45,8 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tasks import warehouse
 from tasks.run_log import run_logger
+from tasks.warehouse import database as warehouse
 
 log = logging.getLogger(__name__)
 

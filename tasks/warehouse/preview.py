@@ -1,7 +1,7 @@
 """What a dry run (`kinerja run --dry-run`, `kinerja backfill --dry-run`) shows, in pure pandas.
 
 A dry run extracts, validates and scores like a real run and then, instead of publishing,
-compares its frames with the current publication (`tasks.change_log.preview_changes`). A dry
+compares its frames with the current publication (`change_log.preview_changes`). A dry
 backfill re-runs several periods without publishing any, so a later period must read the
 earlier ones as the backfill would have re-published them, not as the warehouse still holds
 them: `overlay_prior` puts the dry run's own results over the warehouse's.
@@ -27,7 +27,7 @@ def overlay_prior(
     period: Period,
     earlier: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The inputs of `tasks.warehouse.load_prior` with the periods of `earlier` replaced.
+    """The inputs of `tasks.warehouse.database.load_prior` with the periods of `earlier` replaced.
 
     `earlier` maps a period id to that period's dry-run `(absent_days, predikat)`: frames with
     columns nip, absent_days and nip, period_id, predikat, as a publication would have stored
@@ -57,7 +57,7 @@ def _typed_like(frame: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
 def quarantine_preview(quarantine: pd.DataFrame,
                        rows: int = SHOWN_QUARANTINE_ROWS) -> dict[str, object]:
     """Counts per dataset and reason, and the first `rows` quarantined rows (dataset,
-    record_ref, reasons) of a dry run's quarantine (tasks.validate.QUARANTINE_COLUMNS)."""
+    record_ref, reasons) of a dry run's quarantine (tasks.sources.validate.QUARANTINE_COLUMNS)."""
     if quarantine.empty:
         return {"rows": 0, "reasons": [], "first_rows": []}
     # Counted without the quoted value ("status: not one of ... ('A')"): one line per rule.

@@ -42,8 +42,8 @@ from schemas.quality import (
     quality_frames,
     suite_name,
 )
-from tasks import warehouse
-from tasks.report import employees_of, output_stem, publishing_run, select_rows, snapshot
+from tasks.reporting.report import employees_of, output_stem, publishing_run, select_rows, snapshot
+from tasks.warehouse import database as warehouse
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,8 @@ def data_docs_dir(reports_dir: str | Path, agency_code: str, period_id: str) -> 
 
 
 def current_publication(conn: Connection, agency_code: str, period_id: str) -> Publication:
-    """The agency-period's current publication (`tasks.report.publishing_run`) and what its run
-    accepted. Raises ValueError when nothing is published."""
+    """The agency-period's current publication (`report.publishing_run`) and what its run accepted.
+    Raises ValueError when nothing is published."""
     run = publishing_run(conn, agency_code, period_id)
     files = warehouse.reflect_table(conn, "source_file")
     accepted = dict(conn.execute(
@@ -298,7 +298,7 @@ def run_suite(frames: Mapping[str, pd.DataFrame], codes: QualityCodes,
 def _validate(definition: Any, frame: pd.DataFrame, parameters: Mapping[str, Any],
               run_id: Any) -> Any:
     """`definition.run` on `frame`, stored for the Data Docs, with the same result. When every
-    expectation of the table holds (tasks/expectations.py proves it on the frame, vectorised),
+    expectation of the table holds (expectations.py proves it on the frame, vectorised),
     the result is put together here as GX's Validator would, without GX's metric graph; a
     table with a failed or an unproven expectation is validated by GX itself, on the frame
     with its markup escaped (`_escaped_for_docs`: only a failure shows values, and escaping
@@ -315,7 +315,7 @@ def _validate(definition: Any, frame: pd.DataFrame, parameters: Mapping[str, Any
     from great_expectations.validator.v1_validator import Validator
     from great_expectations.validator.validator import calc_validation_statistics
 
-    from tasks.expectations import RESULT_FORMAT, passing_result
+    from tasks.reporting.expectations import RESULT_FORMAT, passing_result
 
     batch_parameters = {"dataframe": frame}
     validator = Validator(batch_definition=definition.batch_definition,

@@ -5,9 +5,9 @@ rows for 100,000 employees). Instead of one frame it is handled in partitions by
 NIP, so that memory follows the partition size (setting `attendance_partition_rows`), not the
 agency:
 
-1. `split` streams the files (tasks/extract.py `open_dataset`, a batch at a time) into the
+1. `split` streams the files (tasks/sources/extract.py `open_dataset`, a batch at a time) into the
    partitions' raw text, Arrow IPC files under `<work>/raw/<dataset>/`;
-2. `validate_partitions` validates one partition at a time (tasks/validate.py, unchanged) and
+2. `validate_partitions` validates one partition at a time (validate.py, unchanged) and
    writes its accepted rows to `<work>/accepted/<dataset>/part-NNNNN.parquet`; the quarantine,
    small by the quarantine limit, is gathered back in file and line order;
 3. the score step (tasks/steps.py) scores attendance one partition at a time against the
@@ -35,9 +35,9 @@ from kinerja.config import InputLimits, SqlSource
 from kinerja.period import Period
 from schemas.parsing import map_unique
 from schemas.sources import ValidationContext
-from tasks.extract import LINE_COLUMN, RawDataset, SourceFile, open_dataset
-from tasks.sql_source import extract_sql
-from tasks.validate import QUARANTINE_COLUMNS, ValidatedDataset, validate_dataset
+from tasks.sources.extract import LINE_COLUMN, RawDataset, SourceFile, open_dataset
+from tasks.sources.sql_source import extract_sql
+from tasks.sources.validate import QUARANTINE_COLUMNS, ValidatedDataset, validate_dataset
 
 PARTITIONED_DATASETS = ("attendance",)
 MANIFEST = "partitions.json"

@@ -1,6 +1,6 @@
 """What changed between two publications of one agency-period (warehouse.md, "History").
 
-Pure pandas, no I/O: `tasks/publish.py` calls `appraisal_changes` inside the publishing
+Pure pandas, no I/O: `tasks/warehouse/publish.py` calls `appraisal_changes` inside the publishing
 transaction, against the rows it is about to replace; `kinerja changes` and the backfill flow
 call `source_file_changes` to say which corrected files a run read.
 

@@ -15,7 +15,7 @@ from html import escape
 
 from markupsafe import Markup
 
-from tasks.report_text import (
+from tasks.reporting.report_text import (
     ORG_PREDIKAT_COLORS,
     ORG_PREDIKAT_LABELS,
     format_int,

@@ -29,10 +29,10 @@ from sqlalchemy.engine import Connection, Engine
 from kinerja import faults
 from kinerja.period import Period
 from schemas.outputs import FACT_TABLES
-from tasks import warehouse
-from tasks.changes import appraisal_changes, employee_outcomes
-from tasks.dimensions import build_dim_employee, build_dim_period, build_dim_unit
-from tasks.run_lock import LockToken, check_held
+from tasks.warehouse import database as warehouse
+from tasks.warehouse.changes import appraisal_changes, employee_outcomes
+from tasks.warehouse.dimensions import build_dim_employee, build_dim_period, build_dim_unit
+from tasks.warehouse.run_lock import LockToken, check_held
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Works on any SQLAlchemy database that runs the DDL of `sql/migrations/`; SQLite (the embedded
 default) and PostgreSQL (production) are the two that are tested. Publication itself is in
-`tasks/publish.py`.
+`tasks/warehouse/publish.py`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from kinerja.period import Period
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 VIEWS_DIR = SQL_DIR / "views"
 

@@ -1,8 +1,8 @@
 """Reads of what a run changed: its change log with names, the run it replaced, the files that
 differ from that run's, and a short summary (used by `kinerja changes` and the backfill flow).
 
-The change log itself is written by `tasks/publish.py` inside the publishing transaction; the
-comparisons are the pure functions of `tasks/changes.py`.
+The change log itself is written by `publish.py` inside the publishing transaction; the
+comparisons are the pure functions of `tasks/warehouse/changes.py`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tasks import warehouse
-from tasks.changes import (
+from tasks.warehouse import database as warehouse
+from tasks.warehouse.changes import (
     ABSENT,
     EMPLOYEE_FIELD,
     PRESENT,
@@ -25,7 +25,7 @@ from tasks.changes import (
     field_rank,
     source_file_changes,
 )
-from tasks.run_ledger import current_run
+from tasks.warehouse.run_ledger import current_run
 
 LOG_COLUMNS = ("nip", "name", "unit_code", "unit_name", "field", "old_value", "new_value")
 
@@ -37,7 +37,7 @@ class RunChanges:
     run: dict[str, Any]
     replaced_run_id: str | None
     log: pd.DataFrame  # LOG_COLUMNS, ordered by nip and field
-    files: pd.DataFrame  # tasks.changes.FILE_CHANGE_COLUMNS (empty without a replaced run)
+    files: pd.DataFrame  # changes.FILE_CHANGE_COLUMNS (empty without a replaced run)
 
     @property
     def change_rows(self) -> int:
@@ -250,7 +250,7 @@ def preview_changes(
     files: pd.DataFrame,
 ) -> RunChanges:
     """What publishing `facts` would change against the agency-period's current publication,
-    read without writing anything: the change log `tasks/publish.py` would record (the same
+    read without writing anything: the change log `publish.py` would record (the same
     `appraisal_changes`), named as `change_log` names it, and the files (dataset, path, sha256)
     that differ from the current publication's. `engine` None stands for a warehouse that does
     not exist yet. `employees` and `units` are the run's accepted master frames."""

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tasks import warehouse
+from tasks.warehouse import database as warehouse
 
 
 def record_timings(engine: Engine, run_id: str, steps: list[dict[str, Any]]) -> None:

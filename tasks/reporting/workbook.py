@@ -7,7 +7,7 @@ headers, the header row frozen, filtered and repeated on every printed page, A4 
 to the page width, Rupiah as whole numbers, numbers stored as numbers (unrounded; shown with two
 decimals), so HR can sort, filter and compute without re-typing anything.
 
-Written by `tasks/xlsx.py`, which builds each column's cells at once and streams rows into the
+Written by `xlsx.py`, which builds each column's cells at once and streams rows into the
 file: a province-sized agency stays within memory and seconds. Source text never becomes a
 formula: that writer has no way to write one, and text Excel would read as a formula when edited
 (`=`, `+`, `-`, `@`, tab, CR, LF, their full-width forms, an error literal) carries Excel's own
@@ -31,8 +31,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasks import xlsx
-from tasks.report import (
+from tasks.reporting import xlsx
+from tasks.reporting.report import (
     DATASET_LABELS,
     ORG_PREDIKAT_LABELS,
     POSITION_TYPE_LABELS,
@@ -53,7 +53,7 @@ from tasks.report import (
     predikat_set_label,
     reasons_sentence,
 )
-from tasks.report_text import rule_sentence
+from tasks.reporting.report_text import rule_sentence
 
 SCORE = "0.00"
 SHARE = "0.00%"
@@ -438,7 +438,7 @@ def _prepare(data: ReportData) -> dict[str, _Prepared]:
 
 def write_summary(book: xlsx.Workbook, part: Part, title: str) -> None:
     """The `Ringkasan` sheet: the figures a head of office asks for first."""
-    from tasks.report_sections import _rows_by_opd, headline, predikat_rows
+    from tasks.reporting.report_sections import _rows_by_opd, headline, predikat_rows
 
     data = part.data
     key = part.opd["unit_code"] if part.opd else None

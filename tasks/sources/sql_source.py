@@ -1,5 +1,5 @@
 """SQL sources: a dataset read from a database by a query under `sql/sources/`, into the same
-`RawDataset` shape that `tasks/extract.py` makes of files, so validation cannot tell them apart.
+`RawDataset` shape that `extract.py` makes of files, so validation cannot tell them apart.
 
 - Every value becomes text the way a landing-zone CSV would spell it (dates `YYYY-MM-DD`,
   timestamps `YYYY-MM-DD HH:MM:SS`, times `HH:MM:SS`, decimals with a dot), so a typed column
@@ -36,8 +36,10 @@ import sqlalchemy as sa
 
 from kinerja.config import InputLimits, SqlSource
 from kinerja.period import Period
+from kinerja.redact import redact_url
 from schemas.sources import DATASETS
-from tasks.extract import (
+from tasks.run_log import run_logger
+from tasks.sources.extract import (
     FILE_COLUMN,
     LINE_COLUMN,
     DatasetError,
@@ -47,12 +49,11 @@ from tasks.extract import (
     extract_dataset,
     size_text,
 )
-from tasks.run_log import run_logger
 from tasks.transient import is_transient
-from tasks.warehouse import SQL_DIR, redact_url
 
 log = logging.getLogger(__name__)
 
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 SOURCES_DIR = SQL_DIR / "sources"
 _ENV_REF_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -7,7 +7,7 @@ Per agency and period, in the reports folder:
                                            lineage; its size does not grow with the employees
     <agency>_<period>/opd/<unit>.html      one page per top-level unit (OPD): its sub-units
                                            nested, its people, its follow-up lists in full
-    <agency>_<period>/opd/<unit>.xlsx      the OPD's own workbook (tasks/workbook.py)
+    <agency>_<period>/opd/<unit>.xlsx      the OPD's own workbook (tasks/reporting/workbook.py)
     <agency>_<period>/mutu-data.html       data quality: every quarantine reason, every
                                            expectation of the suite, the source files
     <agency>_<period>_laporan.html         the index again, for users of the one-page report
@@ -18,8 +18,8 @@ written by `kinerja check` long after the run shows exactly what HR can query. P
 own CSS and inline SVG and no script: they open offline in any browser and print on A4. Values
 are rounded for display only; the warehouse keeps them unrounded.
 
-The pages are assembled from sections (`tasks/report_sections.py`): adding a section to the
-agency or the OPD pages is one function there and one template in `templates/sections/`.
+The pages are assembled from sections (`report_sections.py`): adding a section to the agency
+ or the OPD pages is one function there and one template in `templates/sections/`.
 `load_report_data` is shared with the workbook.
 """
 
@@ -46,16 +46,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from kinerja import identifiers
 from kinerja.period import Period
-from tasks import warehouse
-from tasks.report_rows import RowWriter
-from tasks.run_ledger import current_run
+from tasks.reporting.report_rows import RowWriter
+from tasks.warehouse import database as warehouse
+from tasks.warehouse.run_ledger import current_run
 
 if TYPE_CHECKING:
     from tasks.explain.calibration import Calibration
 
 # Labels and formats live in report_text; they stay importable from here (change_labels,
-# workbook and older callers import them from tasks.report).
-from tasks.report_text import (  # noqa: F401
+# workbook and older callers import them from tasks.reporting.report).
+from tasks.reporting.report_text import (  # noqa: F401
     ASPECT_LABELS,
     DATASET_LABELS,
     MONTHS,
@@ -437,7 +437,7 @@ def _environment() -> jinja2.Environment:
         "quality": lambda v: QUALITY_LABELS.get(v, str(v)),
         "text": lambda v: "–" if missing(v) or v == "" else v,
     })
-    # The people tables' rows, by far the most of every OPD page (tasks/report_rows.py).
+    # The people tables' rows, by far the most of every OPD page (tasks/reporting/report_rows.py).
     rows = RowWriter(env.filters)
     env.filters.update({"pegawai_row": rows.pegawai_row, "people_row": rows.people_row})
     env.globals.update(PREDIKAT_COLORS=PREDIKAT_COLORS, ORG_PREDIKAT_COLORS=ORG_PREDIKAT_COLORS,
@@ -448,7 +448,7 @@ def _environment() -> jinja2.Environment:
 def render_page(page: str, data: ReportData, links: Links, opd: dict[str, Any] | None = None,
                 env: jinja2.Environment | None = None) -> str:
     """One page's HTML: `index`, `opd` (with `opd`, a row of `data.opds`) or `quality`."""
-    from tasks.report_sections import page_context
+    from tasks.reporting.report_sections import page_context
 
     env = env or _environment()
     template = env.get_template(f"{page}.html.j2")
@@ -509,7 +509,7 @@ def report_timings() -> dict[str, float]:
 def write_pages(data: ReportData, reports_dir: str | Path,
                 timings: dict[str, float] | None = None) -> dict[str, str]:
     """Write the agency report folder and the index copy; returns their paths."""
-    from tasks.workbook import write_opd_workbooks
+    from tasks.reporting.workbook import write_opd_workbooks
 
     timings = {} if timings is None else timings
     reports = Path(reports_dir)
@@ -561,7 +561,7 @@ def write_reports(engine: Engine, agency_code: str, period_id: str,
                   timings: dict[str, float] | None = None) -> dict[str, str]:
     """The HTML reports and the HR workbooks of the agency-period's current publication (with
     the rater calibration when given: tasks/explain/calibration.py)."""
-    from tasks.workbook import write_workbook
+    from tasks.reporting.workbook import write_workbook
 
     timings = {} if timings is None else timings
     started = time.perf_counter()

@@ -26,7 +26,7 @@ from schemas.parsing import (
     printable,
 )
 from schemas.sources import DATASETS, ValidationContext, source_schema
-from tasks.extract import FILE_COLUMN, LINE_COLUMN, DatasetError, RawDataset
+from tasks.sources.extract import FILE_COLUMN, LINE_COLUMN, DatasetError, RawDataset
 
 QUARANTINE_COLUMNS = ["dataset", "record_ref", "reasons", "payload"]
 DEFAULT_MAX_QUARANTINE_SHARE = 0.20
