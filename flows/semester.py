@@ -19,7 +19,7 @@ from kinerja.period import Period
 from kinerja.policy import load_policy
 from kinerja.preflight import check_landing
 from kinerja.redact import install_log_masking, mask_secrets, one_line
-from schemas.sources import VALIDATION_ORDER
+from schemas.sources import REFERENCE_DATASETS, VALIDATION_ORDER
 from tasks import steps
 from tasks.sources.extract import DatasetError, period_dir
 from tasks.warehouse.database import redact_url
@@ -119,7 +119,7 @@ def semester_appraisal(
         summaries = _validate_all(str(folder), period.id, work_root, sources, agency_code)
         clock.lap("extract+validate", [s.get("timing") for s in summaries])
         steps.record_validation(url, run_id, agency_code, period.id, work_root, summaries)
-        steps.enforce_quarantine_limits(work_root, summaries, settings.max_quarantine_share)
+        steps.enforce_quarantine_limits(summaries, settings.max_quarantine_share)
         faults.point("run.validated")
 
         counts = {
@@ -198,9 +198,10 @@ def _validate_all(folder: str, period_id: str, work_root: str, sources: dict[str
     """Every dataset validated and staged; units and employees first, since the others'
     references are checked against them, then the rest concurrently."""
     summaries = [steps.validate_source(d, folder, period_id, work_root, sources.get(d),
-                                       agency_code) for d in VALIDATION_ORDER[:2]]
+                                       agency_code) for d in REFERENCE_DATASETS]
     futures = [steps.validate_source.submit(d, folder, period_id, work_root, sources.get(d),
-                                            agency_code) for d in VALIDATION_ORDER[2:]]
+                                            agency_code) for d in VALIDATION_ORDER
+               if d not in REFERENCE_DATASETS]
     return summaries + [f.result() for f in futures]
 
 
@@ -220,7 +221,7 @@ def dry_run_appraisal(url: str, agency_code: str, period_id: str, landing_root: 
         summaries = _validate_all(folder, period.id, work_root, sources, agency_code)
         would_fail = None
         try:
-            steps.enforce_quarantine_limits(work_root, summaries, settings.max_quarantine_share)
+            steps.enforce_quarantine_limits(summaries, settings.max_quarantine_share)
         except DatasetError as error:
             would_fail = one_line(error)
             logger.warning("dry run: a real run would fail here: %s", would_fail)

@@ -145,6 +145,9 @@ DATASETS: dict[str, SourceDataset] = {
 }
 
 # References point backwards in this order, so each dataset is checked against accepted rows.
+# The reference datasets come first and one after the other; every other dataset refers only to
+# them, so the rest may be validated at the same time.
+REFERENCE_DATASETS = ("units", "employees")
 VALIDATION_ORDER = ("units", "employees", "calendar", "attendance", "skp", "ratings", "unit_iku",
                     "budget")
 

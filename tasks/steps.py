@@ -22,7 +22,7 @@ from kinerja.config import InputLimits, SqlSource, load_settings
 from kinerja.period import Period
 from kinerja.policy import load_policy
 from schemas.outputs import FACT_TABLES
-from schemas.sources import DATASETS, ValidationContext
+from schemas.sources import DATASETS, REFERENCE_DATASETS, ValidationContext
 from tasks.score import ScoringInputs, attendance_figures, score_period
 from tasks.sources.partition import (
     PARTITIONED_DATASETS,
@@ -33,10 +33,9 @@ from tasks.sources.partition import (
 from tasks.sources.sql_source import extract_raw
 from tasks.sources.validate import (
     QUARANTINE_COLUMNS,
-    ValidatedDataset,
-    check_quarantine_share,
-    context_after,
+    check_file_counts,
     validate_dataset,
+    with_references,
 )
 from tasks.transient import resilient
 from tasks.warehouse import database as warehouse
@@ -77,14 +76,12 @@ class WorkFolder:
 
 
 def _context(work: WorkFolder, period: Period, limits: InputLimits) -> ValidationContext:
+    """The validation context of the next dataset: the reference datasets staged so far."""
     ctx = ValidationContext(period).with_limits(limits)
-    for name in ("units", "employees"):
+    for name in REFERENCE_DATASETS:
         if work.has("accepted", name):
-            stub = ValidatedDataset(
-                name, work.read("accepted", name), pd.DataFrame(), pd.DataFrame(),
-                pd.Index(work.read("keys", name)["key"]),
-            )
-            ctx = context_after(ctx, stub)
+            ctx = with_references(ctx, name, work.read("accepted", name),
+                                  pd.Index(work.read("keys", name)["key"]))
     return ctx
 
 
@@ -207,15 +204,11 @@ def record_validation(warehouse_url: str, run_id: str, agency_code: str, period_
     publisher.record_validation(warehouse.make_engine(warehouse_url), run_id, files, quarantine)
 
 
-def enforce_quarantine_limits(work_root: str, summaries: list[dict[str, Any]],
-                              limit: float) -> None:
-    work = WorkFolder(work_root)
+def enforce_quarantine_limits(summaries: list[dict[str, Any]], limit: float) -> None:
+    """Fails the run on the first dataset whose quarantined share is over `limit`, from the
+    row accounting per file that `validate_source` returned."""
     for summary in summaries:
-        files = pd.DataFrame(summary["files"])
-        stub = ValidatedDataset(summary["dataset"], pd.DataFrame(),
-                                work.read("quarantine", summary["dataset"]),
-                                files[["path", "rows_read", "rows_accepted", "rows_quarantined"]])
-        check_quarantine_share(stub, limit)
+        check_file_counts(summary["dataset"], pd.DataFrame(summary["files"]), limit)
 
 
 @task(name="load-earlier-periods", cache_policy=NONE, **resilient("load-earlier-periods"))

@@ -235,23 +235,38 @@ def validate_dataset(raw: RawDataset, ctx: ValidationContext) -> ValidatedDatase
 
 def context_after(ctx: ValidationContext, validated: ValidatedDataset) -> ValidationContext:
     """The context for the datasets after this one: its accepted keys become references."""
-    if validated.name == "units":
-        return replace(ctx, unit_codes_in_file=validated.keys_in_file,
-                       accepted_unit_codes=pd.Index(validated.accepted["unit_code"].unique()))
-    if validated.name == "employees":
-        return replace(ctx, nips_in_file=validated.keys_in_file,
-                       accepted_nips=pd.Index(validated.accepted["nip"].unique()))
+    return with_references(ctx, validated.name, validated.accepted, validated.keys_in_file)
+
+
+def with_references(ctx: ValidationContext, dataset: str, accepted: pd.DataFrame,
+                    keys_in_file: pd.Index) -> ValidationContext:
+    """`ctx` with a reference dataset's keys (REFERENCE_DATASETS): those in its file and those
+    accepted. Any other dataset leaves `ctx` as it is."""
+    if dataset == "units":
+        return replace(ctx, unit_codes_in_file=keys_in_file,
+                       accepted_unit_codes=pd.Index(accepted["unit_code"].unique()))
+    if dataset == "employees":
+        return replace(ctx, nips_in_file=keys_in_file,
+                       accepted_nips=pd.Index(accepted["nip"].unique()))
     return ctx
 
 
 def check_quarantine_share(validated: ValidatedDataset,
                            limit: float = DEFAULT_MAX_QUARANTINE_SHARE) -> None:
     """A dataset with more than `limit` of its rows quarantined is unusable."""
-    read = validated.rows_read
-    if read and validated.rows_quarantined / read > limit:
-        worst = validated.file_counts.sort_values("rows_quarantined").iloc[-1]["path"]
+    check_file_counts(validated.name, validated.file_counts, limit)
+
+
+def check_file_counts(dataset: str, file_counts: pd.DataFrame,
+                      limit: float = DEFAULT_MAX_QUARANTINE_SHARE) -> None:
+    """`check_quarantine_share` from a dataset's row accounting per file (path, rows_read,
+    rows_quarantined), as a run records it."""
+    read = int(file_counts["rows_read"].sum())
+    quarantined = int(file_counts["rows_quarantined"].sum())
+    if read and quarantined / read > limit:
+        worst = file_counts.sort_values("rows_quarantined").iloc[-1]["path"]
         raise DatasetError(
-            worst if len(validated.file_counts) == 1 else f"{validated.name} (worst: {worst})",
-            f"{validated.rows_quarantined} of {read} rows quarantined "
-            f"({validated.rows_quarantined / read:.1%}), above the limit of {limit:.0%}",
+            worst if len(file_counts) == 1 else f"{dataset} (worst: {worst})",
+            f"{quarantined} of {read} rows quarantined "
+            f"({quarantined / read:.1%}), above the limit of {limit:.0%}",
         )
