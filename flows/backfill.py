@@ -75,13 +75,9 @@ def plan_backfill(warehouse_url: str, agency_code: str, from_period: str,
     """The periods to re-run, in order; `to_period` defaults to the latest published one. A dry
     run only reads the warehouse, which may not exist yet."""
     first = Period.parse(from_period)
-    engine = (warehouse.existing_engine(warehouse_url) if dry_run
-              else warehouse.make_engine(warehouse_url))
-    try:
+    with (warehouse.read_only(warehouse_url) if dry_run
+          else warehouse.connected(warehouse_url)) as engine:
         latest = warehouse.latest_published_period(engine, agency_code) if engine else None
-    finally:
-        if engine is not None:
-            engine.dispose()
     if to_period is None:
         if latest is None:
             raise ValueError(f"agency {agency_code} has no published period: nothing to backfill "
@@ -102,29 +98,22 @@ def plan_backfill(warehouse_url: str, agency_code: str, from_period: str,
 @task(name="summarise-changes", cache_policy=NONE)
 def summarise_changes(warehouse_url: str, run_id: str) -> dict[str, Any]:
     """What the run changed against the publication it replaced (counts and short lists)."""
-    engine = warehouse.make_engine(warehouse_url)
-    try:
+    with warehouse.connected(warehouse_url) as engine:
         return run_changes(engine, run_id).summary()
-    finally:
-        engine.dispose()
 
 
 def _published_since(warehouse_url: str, agency_code: str, period_id: str,
                      since: datetime) -> bool:
     """Whether a run of the agency-period that started at or after `since` published."""
-    engine = warehouse.make_engine(warehouse_url)
-    try:
-        with engine.connect() as conn:
-            runs = warehouse.reflect_table(conn, "pipeline_run")
-            return conn.execute(
-                sa.select(runs.c.run_id).where(
-                    runs.c.agency_code == agency_code, runs.c.period_id == period_id,
-                    runs.c.kind == "backfill", runs.c.status == "published",
-                    runs.c.started_at >= since,
-                ).limit(1)
-            ).first() is not None
-    finally:
-        engine.dispose()
+    with warehouse.connected(warehouse_url) as engine, engine.connect() as conn:
+        runs = warehouse.reflect_table(conn, "pipeline_run")
+        return conn.execute(
+            sa.select(runs.c.run_id).where(
+                runs.c.agency_code == agency_code, runs.c.period_id == period_id,
+                runs.c.kind == "backfill", runs.c.status == "published",
+                runs.c.started_at >= since,
+            ).limit(1)
+        ).first() is not None
 
 
 @flow(name="backfill", log_prints=True, flow_run_name=observe.backfill_run_name)

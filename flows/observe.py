@@ -159,12 +159,9 @@ def read_run_details(warehouse_url: str, run_id: str) -> dict[str, Any]:
     from tasks.warehouse import database as warehouse
     from tasks.warehouse.change_log import run_changes
 
-    engine = warehouse.make_engine(warehouse_url)
-    try:
+    with warehouse.connected(warehouse_url) as engine:
         return {"quality": recorded_quality(engine, run_id),
                 "changes": run_changes(engine, run_id).summary()}
-    finally:
-        engine.dispose()
 
 
 def quality_reason(summary: Mapping[str, Any], quality: Mapping[str, Any] | None) -> str:

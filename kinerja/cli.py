@@ -354,12 +354,11 @@ def check(
         from tasks.explain.sources import report_calibration
         from tasks.reporting.check import check_publication
         from tasks.reporting.report import write_reports
-        from tasks.warehouse.database import ensure_schema, make_engine
+        from tasks.warehouse.database import connected, ensure_schema
 
         settings = load_settings()
         reports_dir = reports or settings.reports
-        engine = make_engine(warehouse or settings.warehouse_url)
-        try:
+        with connected(warehouse or settings.warehouse_url) as engine:
             ensure_schema(engine)  # the quality columns of an older warehouse
             result = check_publication(engine, agency, period_id, reports_dir, policy)
             # The rater calibration needs ratings.csv, which the warehouse does not hold.
@@ -368,8 +367,6 @@ def check(
                 sql_sources=settings.agency(agency).sources,
                 policy_candidates=[policy or settings.agency_policy(agency)])
             outputs = write_reports(engine, agency, period_id, reports_dir, calibration)
-        finally:
-            engine.dispose()
     except Exception as error:
         _fail(error)
     console.print(f"{agency} {period_id}: run {result['run_id']}", markup=False, highlight=False)
@@ -575,16 +572,13 @@ def changes(
     try:
         agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
         from tasks.warehouse.change_log import latest_published_run, run_changes
-        from tasks.warehouse.database import make_engine
+        from tasks.warehouse.database import connected
 
-        engine = make_engine(warehouse or load_settings().warehouse_url)
-        try:
+        with connected(warehouse or load_settings().warehouse_url) as engine:
             run_id = run or latest_published_run(engine, agency, period_id)
             if run_id is None:
                 raise ValueError(f"{agency} {period_id} has no published run")
             found = run_changes(engine, run_id)
-        finally:
-            engine.dispose()
         if (found.run["agency_code"], found.run["period_id"]) != (agency, period_id):
             raise ValueError(f"run {run_id} is for {found.run['agency_code']} "
                              f"{found.run['period_id']}, not {agency} {period_id}")
@@ -607,15 +601,12 @@ def status(
     try:
         agency = identifiers.agency_code(agency) if agency is not None else None
         period = identifiers.period_id(period) if period is not None else None
-        from tasks.warehouse.database import ensure_schema, make_engine
+        from tasks.warehouse.database import connected, ensure_schema
         from tasks.warehouse.run_ledger import run_history
 
-        engine = make_engine(warehouse or load_settings().warehouse_url)
-        try:
+        with connected(warehouse or load_settings().warehouse_url) as engine:
             ensure_schema(engine)  # v_run on a warehouse from before it existed
             runs = run_history(engine, agency, period)
-        finally:
-            engine.dispose()
     except Exception as error:
         _fail(error)
     say = {"markup": False, "highlight": False, "soft_wrap": True}
@@ -834,19 +825,16 @@ def explain(
         if unit is not None and out is not None and out.exists() and not out.is_dir():
             raise ValueError(f"--out {out} is a file; --unit needs a folder")
         from tasks.explain.command import run_explain
-        from tasks.warehouse.database import make_engine
+        from tasks.warehouse.database import connected
 
         settings = load_settings()
-        engine = make_engine(warehouse or settings.warehouse_url)
-        try:
+        with connected(warehouse or settings.warehouse_url) as engine:
             result = run_explain(
                 engine, agency, period_id, nip=nip, unit=unit, fmt=fmt, out=out,
                 landing_root=landing or settings.agency_landing(agency),
                 sql_sources=settings.agency(agency).sources,
                 policy_candidates=[policy] if policy else [settings.agency_policy(agency)],
             )
-        finally:
-            engine.dispose()
     except Exception as error:
         _fail(error)
     if result.printed is not None:

@@ -87,7 +87,8 @@ def _context(work: WorkFolder, period: Period, limits: InputLimits) -> Validatio
 
 @task(name="prepare-warehouse", cache_policy=NONE, **resilient("prepare-warehouse"))
 def prepare_warehouse(warehouse_url: str) -> None:
-    warehouse.ensure_schema(warehouse.make_engine(warehouse_url))
+    with warehouse.connected(warehouse_url) as engine:
+        warehouse.ensure_schema(engine)
 
 
 @task(name="open-run", cache_policy=NONE, **resilient("open-run"))
@@ -98,8 +99,7 @@ def open_run(warehouse_url: str, work_dir: str | None = None, abandon: bool = Fa
     are necessarily dead, and returns their ids; their work folders under `work_dir` go, as do
     those that published runs killed before removing them left behind, and, with
     `retention_days`, those of runs that failed (or dry runs killed) longer ago than that."""
-    engine = warehouse.make_engine(warehouse_url)
-    try:
+    with warehouse.connected(warehouse_url) as engine:
         publisher.start_run(engine, **run)
         if not abandon:
             return []
@@ -114,8 +114,6 @@ def open_run(warehouse_url: str, work_dir: str | None = None, abandon: bool = Fa
             leftover += publisher.expired_failed_runs(engine, sorted(folders), before)
             leftover += [name for name, path in folders.items()
                          if name.startswith(DRY_RUN_PREFIX) and _modified_before(path, before)]
-    finally:
-        engine.dispose()
     for run_id in abandoned:
         get_run_logger().warning("run %s of %s %s was still on record as running without its "
                                  "lock: marked failed (abandoned)", run_id, run["agency_code"],
@@ -201,7 +199,8 @@ def record_validation(warehouse_url: str, run_id: str, agency_code: str, period_
     ).reindex(columns=QUARANTINE_COLUMNS)
     quarantine.insert(0, "period_id", period_id)
     quarantine.insert(0, "agency_code", agency_code)
-    publisher.record_validation(warehouse.make_engine(warehouse_url), run_id, files, quarantine)
+    with warehouse.connected(warehouse_url) as engine:
+        publisher.record_validation(engine, run_id, files, quarantine)
 
 
 def enforce_quarantine_limits(summaries: list[dict[str, Any]], limit: float) -> None:
@@ -220,15 +219,14 @@ def load_earlier_periods(warehouse_url: str, agency_code: str, period_id: str,
     (`preview_root`, see `preview`) stand in for their publications."""
     work = WorkFolder(work_root)
     period = Period.parse(period_id)
-    engine = warehouse.existing_engine(warehouse_url) if dry_run \
-        else warehouse.make_engine(warehouse_url)
+    with (warehouse.read_only(warehouse_url) if dry_run
+          else warehouse.connected(warehouse_url)) as engine:
+        if engine is not None:
+            prior_absent, prior_predikat = warehouse.load_prior(engine, agency_code, period)
     if engine is None:  # nothing published yet: the empty frames, typed as the schema says
-        engine = warehouse.make_engine("sqlite://")
-        warehouse.ensure_schema(engine)
-    try:
-        prior_absent, prior_predikat = warehouse.load_prior(engine, agency_code, period)
-    finally:
-        engine.dispose()
+        with warehouse.connected("sqlite://") as empty:
+            warehouse.ensure_schema(empty)
+            prior_absent, prior_predikat = warehouse.load_prior(empty, agency_code, period)
     if preview_root:
         prior_absent, prior_predikat = overlay_prior(
             prior_absent, prior_predikat, period, _previewed_periods(Path(preview_root)))
@@ -257,15 +255,11 @@ def preview(warehouse_url: str, agency_code: str, period_id: str, work_root: str
     facts = {name: work.read("facts", name) for name in ("fact_appraisal", "fact_followup")}
     files = pd.DataFrame([f for s in summaries for f in s["files"]],
                          columns=["dataset", "path", "sha256"])
-    engine = warehouse.existing_engine(warehouse_url)
-    try:
+    with warehouse.read_only(warehouse_url) as engine:
         found = preview_changes(engine, agency_code, period_id, facts,
                                 work.read("accepted", "employees"),
                                 work.read("accepted", "units"), files)
         name = warehouse.agency_name(engine, agency_code) if engine is not None else None
-    finally:
-        if engine is not None:
-            engine.dispose()
     if preview_root:
         kept = Path(preview_root) / Period.parse(period_id).id
         kept.mkdir(parents=True, exist_ok=True)
@@ -323,18 +317,19 @@ def publish(warehouse_url: str, run_id: str, agency_code: str, agency_name: str 
     """Publish the run's frames; returns the agency name as published. `run_lock` is the run
     lock's token, checked in the publishing transaction (tasks/warehouse/run_lock.py)."""
     work = WorkFolder(work_root)
-    return publisher.publish_period(
-        warehouse.make_engine(warehouse_url),
-        run_id=run_id,
-        agency_code=agency_code,
-        agency_name=agency_name,
-        period=Period.parse(period_id),
-        units=work.read("accepted", "units"),
-        employees=work.read("accepted", "employees"),
-        facts={table: work.read("facts", table) for table in FACT_TABLES},
-        counts=counts,
-        run_lock=run_lock,
-    )
+    with warehouse.connected(warehouse_url) as engine:
+        return publisher.publish_period(
+            engine,
+            run_id=run_id,
+            agency_code=agency_code,
+            agency_name=agency_name,
+            period=Period.parse(period_id),
+            units=work.read("accepted", "units"),
+            employees=work.read("accepted", "employees"),
+            facts={table: work.read("facts", table) for table in FACT_TABLES},
+            counts=counts,
+            run_lock=run_lock,
+        )
 
 
 @task(name="close-failed-run", cache_policy=NONE, **resilient("close-failed-run"))
@@ -342,11 +337,8 @@ def close_failed_run(warehouse_url: str, run_id: str, message: str,
                      record: dict[str, Any] | None = None) -> None:
     """Record the run's failure; `record` (start_run's fields) records a run that failed before
     it was opened."""
-    engine = warehouse.make_engine(warehouse_url)
-    try:
+    with warehouse.connected(warehouse_url) as engine:
         publisher.fail_run(engine, run_id, message, record=record)
-    finally:
-        engine.dispose()
 
 
 @task(name="check", cache_policy=NONE, **resilient("check"))
@@ -357,8 +349,8 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
     # Great Expectations takes seconds to import: only runs that got this far pay for it.
     from tasks.reporting.check import check_publication
 
-    result = check_publication(warehouse.make_engine(warehouse_url), agency_code, period_id,
-                               reports_dir, policy_ref)
+    with warehouse.connected(warehouse_url) as engine:
+        result = check_publication(engine, agency_code, period_id, reports_dir, policy_ref)
     return {"quality_status": result["status"], "quality_failed": result["failed"],
             "quality_evaluated": result["evaluated"], "data_docs": result["data_docs"]}
 
@@ -372,23 +364,24 @@ def write_reports(warehouse_url: str, agency_code: str, period_id: str,
     from tasks.explain.sources import report_calibration
     from tasks.reporting.report import write_reports as write
 
-    engine = warehouse.make_engine(warehouse_url)
     work = WorkFolder(work_root) if work_root else None
     ratings = work.read("accepted", "ratings") if work and work.has("accepted", "ratings") \
         else None
-    calibration = report_calibration(
-        engine, agency_code, period_id, ratings=ratings,
-        policy=load_policy(policy_ref) if policy_ref else None,
-        landing_root=None if ratings is not None else load_settings().agency_landing(
-            agency_code))
-    return write(engine, agency_code, period_id, reports_dir, calibration)
+    with warehouse.connected(warehouse_url) as engine:
+        calibration = report_calibration(
+            engine, agency_code, period_id, ratings=ratings,
+            policy=load_policy(policy_ref) if policy_ref else None,
+            landing_root=None if ratings is not None else load_settings().agency_landing(
+                agency_code))
+        return write(engine, agency_code, period_id, reports_dir, calibration)
 
 
 @task(name="record-timings", cache_policy=NONE, **resilient("record-timings"))
 def record_timings(warehouse_url: str, run_id: str,
                    steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The run's timings (kinerja/timings.py) on its run row, and in its log; returns them."""
-    record_run_timings(warehouse.make_engine(warehouse_url), run_id, steps)
+    with warehouse.connected(warehouse_url) as engine:
+        record_run_timings(engine, run_id, steps)
     get_run_logger().info("run %s timings (wall, peak resident memory):\n%s", run_id,
                           timings.describe(steps))
     return steps

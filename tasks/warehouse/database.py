@@ -87,6 +87,29 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(parsed, pool_pre_ping=True)
 
 
+@contextmanager
+def connected(url: str) -> Iterator[Engine]:
+    """An engine for one step, disposed when the step ends: every step opens the warehouse
+    here, so no pool outlives its step (a process runs many steps, a Dask worker many
+    agencies)."""
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def read_only(url: str) -> Iterator[Engine | None]:
+    """`existing_engine` for one step (None: no warehouse yet), disposed when it ends."""
+    engine = existing_engine(url)
+    try:
+        yield engine
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
 def existing_engine(url: str) -> Engine | None:
     """A read-only engine on a warehouse that already holds kinerja's schema, or None: for reads
     that must leave the warehouse as it was, byte for byte (a dry run). A SQLite file that does
