@@ -7,7 +7,7 @@ publication that replaces an earlier one also moves the earlier fact_appraisal r
 and writes the change log (`_supersede`), in the same transaction.
 
 Loading uses COPY on PostgreSQL (psycopg 3) and executemany inserts elsewhere, both inside the
-caller's transaction, through `_load_frame`.
+caller's transaction, through `loader.load_frame`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -30,6 +27,7 @@ from kinerja import faults
 from kinerja.period import Period
 from schemas.outputs import FACT_TABLES
 from tasks.warehouse import database as warehouse
+from tasks.warehouse import loader
 from tasks.warehouse.changes import appraisal_changes, employee_outcomes
 from tasks.warehouse.dimensions import build_dim_employee, build_dim_period, build_dim_unit
 from tasks.warehouse.run_lock import LockToken, check_held
@@ -40,8 +38,6 @@ DIMENSION_TABLES = ("dim_agency", "dim_period", "dim_unit", "dim_employee")
 RUN_KINDS = ("scheduled", "manual", "backfill")
 COUNT_COLUMNS = ("rows_read", "rows_accepted", "rows_quarantined")
 
-# Bounds the Python objects alive at once while a large frame is converted and sent.
-_CHUNK_ROWS = 20_000
 
 
 # Runs -----------------------------------------------------------------------------------------
@@ -225,8 +221,8 @@ def record_validation(
         for name in ("source_file", "quarantine"):
             target = warehouse.reflect_table(conn, name)
             conn.execute(sa.delete(target).where(target.c.run_id == run_id))
-        _load_frame(conn, "source_file", files)
-        _load_frame(conn, "quarantine", rejected)
+        loader.load_frame(conn, "source_file", files)
+        loader.load_frame(conn, "quarantine", rejected)
         conn.execute(
             sa.update(runs)
             .where(runs.c.run_id == run_id)
@@ -404,7 +400,7 @@ def _upsert_dimensions(
         # Staging lets PostgreSQL take the rows by COPY and both dialects upsert with one
         # statement, which is the same text on SQLite (3.24+) and PostgreSQL.
         conn.exec_driver_sql(f"CREATE TEMP TABLE {stage} AS SELECT * FROM {quoted} WHERE false")
-        _load_frame(conn, name, frame[columns], into=f"stage_{name}")
+        loader.load_frame(conn, name, frame[columns], into=f"stage_{name}")
         # "WHERE true" resolves SQLite's parsing ambiguity between a join and ON CONFLICT.
         statement = (
             f"INSERT INTO {quoted} ({column_list}) SELECT {column_list} FROM {stage} "
@@ -461,7 +457,7 @@ def _supersede(
     if old["fact_appraisal"].empty and not _published_before(conn, run_id, agency_code, period):
         return None
     # Server-side copy: the replaced rows never leave the database, so history holds exactly
-    # what was published (and _load_frame stays the path of this run's own rows).
+    # what was published (and loader.load_frame stays the path of this run's own rows).
     history = warehouse.reflect_table(conn, "fact_appraisal_history")
     columns = [c.name for c in appraisal.columns]
     conn.execute(
@@ -479,7 +475,7 @@ def _supersede(
     changes.insert(0, "period_id", period.id)
     changes.insert(0, "agency_code", agency_code)
     changes.insert(0, "run_id", run_id)
-    return _load_frame(conn, "appraisal_change", changes)
+    return loader.load_frame(conn, "appraisal_change", changes)
 
 
 def _published_before(conn: Connection, run_id: str, agency_code: str, period: Period) -> bool:
@@ -509,7 +505,7 @@ def _replace_facts(
                 target.c.agency_code == agency_code, target.c.period_id == period.id
             )
         )
-        _load_frame(conn, name, frames[name])
+        loader.load_frame(conn, name, frames[name])
         if name == FACT_TABLES[0]:
             faults.point("publish.first_fact")
 
@@ -534,184 +530,6 @@ def _mark_published(conn: Connection, run_id: str, counts: Mapping[str, int]) ->
 
 
 # Loading --------------------------------------------------------------------------------------
-
-
-def _load_frame(
-    conn: Connection, table_name: str, frame: pd.DataFrame, *, into: str | None = None
-) -> int:
-    """Append `frame`'s rows to `table_name` (or to the table `into`, with the same columns).
-
-    The single path every published row takes, so tests can make it fail on a chosen table.
-    Values are converted by the target column's SQL type: NaN / NA / NaT become NULL, numpy and
-    nullable pandas scalars become Python ones, datetimes become dates for DATE columns.
-    """
-    if frame.empty:
-        return 0
-    target = warehouse.reflect_table(conn, table_name)
-    unknown = [c for c in frame.columns if c not in target.c]
-    if unknown:
-        raise ValueError(f"{table_name} has no column(s) {unknown}")
-    columns = [target.c[c] for c in frame.columns]
-    destination = into or table_name
-    if conn.dialect.name == "postgresql":
-        _copy_rows(conn, destination, columns, frame)
-    else:
-        _insert_rows(conn, destination, columns, frame)
-    return len(frame)
-
-
-def _copy_rows(
-    conn: Connection, destination: str, columns: list[sa.Column[Any]], frame: pd.DataFrame
-) -> None:
-    preparer = conn.dialect.identifier_preparer
-    statement = (
-        f"COPY {preparer.quote(destination)} "
-        f"({', '.join(preparer.quote(c.name) for c in columns)}) FROM STDIN"
-    )
-    # The psycopg connection underneath is inside the SQLAlchemy transaction, so the COPY
-    # commits or rolls back with everything else.
-    driver_connection = conn.connection.driver_connection
-    utf8 = driver_connection.info.encoding.replace("-", "").lower() == "utf8"
-    with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for start in range(0, len(frame), _CHUNK_ROWS):
-            block = _copy_text(frame.iloc[start : start + _CHUNK_ROWS], columns)
-            # Our bytes are UTF-8; a server configured otherwise needs psycopg to re-encode.
-            copy.write(block if utf8 else bytes(block).decode("utf-8"))
-
-
-def _copy_text(frame: pd.DataFrame, columns: list[sa.Column[Any]]) -> memoryview:
-    """`frame` in COPY's text format (tab-separated, `\\N` for NULL, backslash escapes).
-
-    Encoded column by column with Arrow, whose number formatting is the shortest text that
-    reads back to the same double, so scores stay exact; writing row by row in Python would
-    cost several times the whole COPY.
-    """
-    fields = [_copy_field(frame.iloc[:, i], c.type) for i, c in enumerate(columns)]
-    tab, newline, empty = (pa.scalar(t, pa.large_string()) for t in ("\t", "\n", ""))
-    lines = pc.binary_join_element_wise(*fields, tab)
-    lines = pc.binary_join_element_wise(lines, empty, newline)
-    if isinstance(lines, pa.ChunkedArray):
-        lines = lines.combine_chunks()
-    # The joined lines lie back to back in the array's data buffer: that is the whole block.
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
-    first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
-    return memoryview(lines.buffers()[2])[first:last]
-
-
-def _copy_field(series: pd.Series, sqltype: sa.types.TypeEngine[Any]) -> pa.Array:
-    if isinstance(sqltype, sa.Boolean):
-        array = pa.array(series.astype("boolean"))  # true / false
-    elif isinstance(sqltype, sa.Integer):
-        array = pa.array(series.astype("Int64"))
-    elif isinstance(sqltype, sa.Float | sa.Numeric):
-        array = pa.array(_floats(series), from_pandas=True)
-    elif isinstance(sqltype, sa.Date | sa.DateTime):
-        array = pa.array(_naive_timestamps(series)).cast(pa.timestamp("us"), safe=False)
-        if not isinstance(sqltype, sa.DateTime):
-            array = array.cast(pa.date32())
-    else:
-        if isinstance(series.dtype, pd.StringDtype):
-            array = pa.array(series, from_pandas=True).cast(pa.large_string())
-        else:
-            array = pa.array(_texts(series), type=pa.large_string(), from_pandas=True)
-        if pc.any(pc.match_substring_regex(array, r"[\\\t\n\r]")).as_py():
-            for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-                array = pc.replace_substring(array, char, escaped)
-    return pc.fill_null(array.cast(pa.large_string()), "\\N")
-
-
-def _insert_rows(
-    conn: Connection, destination: str, columns: list[sa.Column[Any]], frame: pd.DataFrame
-) -> None:
-    preparer = conn.dialect.identifier_preparer
-    names = [c.name for c in columns]
-    style = conn.dialect.paramstyle
-    placeholders = {
-        "qmark": ["?"] * len(names),
-        "format": ["%s"] * len(names),
-        "numeric": [f":{i + 1}" for i in range(len(names))],
-        "named": [f":{n}" for n in names],
-        "pyformat": [f"%({n})s" for n in names],
-    }[style]
-    statement = (
-        f"INSERT INTO {preparer.quote(destination)} "
-        f"({', '.join(preparer.quote(n) for n in names)}) VALUES ({', '.join(placeholders)})"
-    )
-    # The columns' own bind processors store dates and booleans the dialect's way (ISO text
-    # and 0/1 on SQLite), applied per column instead of through SQLAlchemy's per-row machinery,
-    # which would cost more than the inserts themselves.
-    processors = [c.type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]
-    for start in range(0, len(frame), _CHUNK_ROWS):
-        chunk = frame.iloc[start : start + _CHUNK_ROWS]
-        values = [
-            _python_values(chunk.iloc[:, i], column.type, processors[i])
-            for i, column in enumerate(columns)
-        ]
-        rows = list(zip(*values, strict=True))
-        if style in ("named", "pyformat"):
-            conn.exec_driver_sql(statement, [dict(zip(names, r, strict=True)) for r in rows])
-        else:
-            conn.exec_driver_sql(statement, rows)
-
-
-def _python_values(
-    series: pd.Series,
-    sqltype: sa.types.TypeEngine[Any],
-    processor: Callable[[Any], Any] | None = None,
-) -> list[Any]:
-    """`series` as plain Python values for a column of `sqltype`, None for missing."""
-    missing = series.isna().to_numpy(dtype=bool)
-    if missing.all():
-        return [None] * len(series)
-    values: list[Any]
-    if isinstance(sqltype, sa.Boolean):
-        values = series.astype("boolean").to_numpy(dtype=bool, na_value=False).tolist()
-    elif isinstance(sqltype, sa.Integer):
-        values = series.astype("Int64").to_numpy(dtype=np.int64, na_value=0).tolist()
-    elif isinstance(sqltype, sa.Float | sa.Numeric):
-        values = _floats(series).tolist()
-    elif isinstance(sqltype, sa.DateTime):
-        values = list(_naive_timestamps(series).dt.to_pydatetime())
-    elif isinstance(sqltype, sa.Date):
-        values = _naive_timestamps(series).dt.date.tolist()
-    else:
-        values = _texts(series).tolist()
-    if missing.any():
-        values = [None if m else v for v, m in zip(values, missing, strict=True)]
-    if processor is not None:
-        values = [None if v is None else processor(v) for v in values]
-    return values
-
-
-def _floats(series: pd.Series) -> np.ndarray:
-    if series.dtype == np.float64:
-        return series.to_numpy()
-    return pd.to_numeric(series.astype(object)).to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _naive_timestamps(series: pd.Series) -> pd.Series:
-    stamps = series if pd.api.types.is_datetime64_any_dtype(series) else pd.to_datetime(series)
-    if getattr(stamps.dtype, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    return stamps
-
-
-def _texts(series: pd.Series) -> pd.Series:
-    """Text values as str objects (missing as None); dicts and lists become JSON."""
-    if isinstance(series.dtype, pd.StringDtype):
-        return pd.Series(series.to_numpy(dtype=object, na_value=None), index=series.index)
-    return series.astype(object).map(_text_value, na_action="ignore").where(series.notna(), None)
-
-
-def _text_value(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict | list):
-        # Quarantine payloads: the raw row as JSON (warehouse.md).
-        return json.dumps(value, ensure_ascii=False, default=str)
-    if isinstance(value, np.generic):
-        value = value.item()
-    return str(value)
 
 
 def _with_columns(

@@ -39,7 +39,7 @@ from kinerja.period import Period
 from kinerja.synthetic import generate_landing
 from schemas.outputs import FACT_KEYS, FACT_TABLES
 from tasks import steps
-from tasks.warehouse import publish as publisher
+from tasks.warehouse import loader
 from tasks.warehouse.database import ensure_schema, make_engine, read_table, write_transaction
 from tests.conftest import POSTGRES_ADMIN_URL, _server_missing
 
@@ -239,7 +239,7 @@ def copy_rows(source_url: str, target_url: str) -> None:
         # Schema bookkeeping and reference data come with the migrations, not the rows.
         for name in sorted(n for n in names - {"schema_migrations", "schema_views"}
                            if not n.startswith("ref_")):
-            publisher._load_frame(conn, name, read_table(source, name))
+            loader.load_frame(conn, name, read_table(source, name))
     source.dispose()
     target.dispose()
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from kinerja.cli import app
 from kinerja.period import Period
-from tasks.warehouse import publish
+from tasks.warehouse import loader
 from tasks.warehouse.change_log import (
     change_log,
     latest_published_run,
@@ -170,7 +170,7 @@ def test_failed_republication_writes_no_history_and_no_changes(
     engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     publish_run(engine, "r1", make_facts(A, P))
-    load_frame = publish._load_frame
+    load_frame = loader.load_frame
     loaded: list[str] = []
 
     def crash_after_the_change_log(conn: Any, table_name: str, frame: Any, **kw: Any) -> int:
@@ -179,7 +179,7 @@ def test_failed_republication_writes_no_history_and_no_changes(
             raise RuntimeError("connection lost while loading")
         return load_frame(conn, table_name, frame, **kw)
 
-    monkeypatch.setattr(publish, "_load_frame", crash_after_the_change_log)
+    monkeypatch.setattr(loader, "load_frame", crash_after_the_change_log)
     with pytest.raises(RuntimeError, match="connection lost"):
         publish_run(engine, "r2", corrected_facts(), nips=[N0, N1, NEW])
     fail_run(engine, "r2", "publish: connection lost while loading")

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from kinerja.period import Period
-from tasks.warehouse import publish
+from tasks.warehouse import loader
 from tasks.warehouse.database import (
     ensure_schema,
     latest_published_period,
@@ -390,7 +390,7 @@ def test_failure_mid_publication_leaves_the_previous_one(
     before = snapshot(engine)
     seen_meanwhile: dict[str, pd.DataFrame] = {}
     loaded: list[str] = []
-    load_frame = publish._load_frame
+    load_frame = loader.load_frame
 
     def crash_on_third_fact_table(conn: Any, table_name: str, frame: Any, **kw: Any) -> int:
         if table_name.startswith("fact_"):
@@ -402,7 +402,7 @@ def test_failure_mid_publication_leaves_the_previous_one(
                 raise RuntimeError("connection lost while loading")
         return load_frame(conn, table_name, frame, **kw)
 
-    monkeypatch.setattr(publish, "_load_frame", crash_on_third_fact_table)
+    monkeypatch.setattr(loader, "load_frame", crash_on_third_fact_table)
     units = units_frame({"DINKES": "Dinas Kesehatan Kota", "DISDIK": "Dinas Pendidikan"})
     with pytest.raises(RuntimeError, match="connection lost"):
         run(
@@ -427,7 +427,7 @@ def test_failure_mid_publication_leaves_the_previous_one(
     assert pd.notna(runs.loc["crashing", "finished_at"])
     assert runs.loc["good", "status"] == "published"
 
-    monkeypatch.setattr(publish, "_load_frame", load_frame)
+    monkeypatch.setattr(loader, "load_frame", load_frame)
     with pytest.raises(ValueError, match="failed, not running"):
         publish_period(
             engine,

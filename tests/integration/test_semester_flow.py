@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flows.semester import semester_appraisal
 from kinerja.synthetic import generate_landing
 from schemas.outputs import FACT_TABLES
-from tasks.warehouse import publish as publisher
+from tasks.warehouse import loader
 from tasks.warehouse.database import make_engine
 
 AGENCY = "3374"
@@ -155,7 +155,7 @@ def test_failure_mid_publication_keeps_previous_publication(run, warehouse_url, 
     run("2025-S1")
     before = facts(warehouse_url, "2025-S1")
 
-    real_load = publisher._load_frame
+    real_load = loader.load_frame
     calls = {"n": 0}
 
     def failing_load(conn, table, frame, *args, **kwargs):
@@ -165,7 +165,7 @@ def test_failure_mid_publication_keeps_previous_publication(run, warehouse_url, 
                 raise RuntimeError("disk full while loading")
         return real_load(conn, table, frame, *args, **kwargs)
 
-    monkeypatch.setattr(publisher, "_load_frame", failing_load)
+    monkeypatch.setattr(loader, "load_frame", failing_load)
     with pytest.raises(RuntimeError, match="disk full"):
         run("2025-S1")
     assert calls["n"] == 3
