@@ -65,20 +65,12 @@ def run_many(agency: str, period: str, landing: Path | None, warehouse: str | No
     except Exception as error:
         cli._fail(error)
     _start(retries)
-    from flows.agencies import AgenciesFailed, appraise_agencies, semester_job
+    from flows.agencies import semester_job
 
     job = semester_job(period, "manual", str(landing) if landing else None,
                        str(reports) if reports else None, policy)
-    failure: BaseException | None = None
-    try:
-        with cli._warehouse_via_environment(warehouse), interrupts.guard():
-            outcomes = appraise_agencies(agency_codes=codes, job=job, executor=executor,
-                                         dask_address=address)["outcomes"]
-    except AgenciesFailed as error:
-        outcomes, failure = error.outcomes, error
-    except Exception as error:
-        cli._fail(error)
-    _finish(f"{period}: {len(codes)} agencies ({executor})", outcomes, failure, backfill=False)
+    _appraise(codes, job, warehouse, executor, address,
+              f"{period}: {len(codes)} agencies ({executor})", backfill=False)
 
 
 def backfill_many(agency: str, from_period: str, to_period: str | None, landing: Path | None,
@@ -95,10 +87,20 @@ def backfill_many(agency: str, from_period: str, to_period: str | None, landing:
     except Exception as error:
         cli._fail(error)
     _start(retries)
-    from flows.agencies import AgenciesFailed, appraise_agencies, backfill_job
+    from flows.agencies import backfill_job
 
     job = backfill_job(from_period, to_period, str(landing) if landing else None,
                        str(reports) if reports else None, policy)
+    _appraise(codes, job, warehouse, executor, address,
+              f"backfill from {from_period}: {len(codes)} agencies ({executor})", backfill=True)
+
+
+def _appraise(codes: list[str], job: dict[str, Any], warehouse: str | None, executor: str,
+              address: str | None, label: str, *, backfill: bool) -> None:
+    """Every agency's `job`, then the table of outcomes (exit 1 when any failed)."""
+    from flows.agencies import AgenciesFailed, appraise_agencies
+    from kinerja import cli
+
     failure: BaseException | None = None
     try:
         with cli._warehouse_via_environment(warehouse), interrupts.guard():
@@ -108,8 +110,7 @@ def backfill_many(agency: str, from_period: str, to_period: str | None, landing:
         outcomes, failure = error.outcomes, error
     except Exception as error:
         cli._fail(error)
-    _finish(f"backfill from {from_period}: {len(codes)} agencies ({executor})", outcomes,
-            failure, backfill=True)
+    _finish(label, outcomes, failure, backfill=backfill)
 
 
 def _number(value: Any) -> str:
