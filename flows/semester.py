@@ -95,8 +95,11 @@ def semester_appraisal(
         observe.record_failure(agency_code, period.id, run_id, kind, error, name)  # never raises
         raise
     if dry_run:
+        if preview_root is not None:
+            # A parameter a deployment may set: the dry run writes there, so only inside `work`.
+            preview_root = str(identifiers.inside(settings.work, preview_root))
         return dry_run_appraisal(url, agency_code, period.id, landing_root, policy_ref,
-                                 work_root, preview_root, name)
+                                 loaded_policy.name, work_root, preview_root, name)
     steps.prepare_warehouse(url)
     record = {
         "run_id": run_id, "agency_code": agency_code, "period_id": period.id,
@@ -206,8 +209,8 @@ def _validate_all(folder: str, period_id: str, work_root: str, sources: dict[str
 
 
 def dry_run_appraisal(url: str, agency_code: str, period_id: str, landing_root: Path,
-                      policy_ref: str, work_root: str, preview_root: str | None,
-                      agency_name: str | None) -> dict[str, Any]:
+                      policy_ref: str, policy_name: str, work_root: str,
+                      preview_root: str | None, agency_name: str | None) -> dict[str, Any]:
     """The dry run (`kinerja run --dry-run`): extract, validate and score as a run would, then
     compare with the current publication. No run lock, no pipeline_run row, no publication, no
     report: the warehouse is only read (`warehouse.existing_engine`), and the work folder goes.
@@ -245,7 +248,7 @@ def dry_run_appraisal(url: str, agency_code: str, period_id: str, landing_root: 
         "agency_code": agency_code,
         "agency_name": agency_name or preview["agency_name"] or agency_code,
         "period_id": period.id,
-        "policy_name": load_policy(policy_ref).name,
+        "policy_name": policy_name,
         "warehouse": redact_url(url),
         **counts,
         "datasets": [{k: s[k] for k in ("dataset", "rows_read", "rows_accepted",

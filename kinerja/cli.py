@@ -30,8 +30,10 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
 )
-console = Console()
-errors = Console(stderr=True)
+# Nothing printed is markup: names, file names and reasons come from source files, and a
+# "[/]" in an employee's name must print as itself, not style (or break) the output.
+console = Console(markup=False, emoji=False)
+errors = Console(stderr=True, markup=False, emoji=False)
 _state = {"debug": False}
 
 DEMO_AGENCY = "3374"
@@ -245,15 +247,16 @@ def _print_dry_run(summary: dict[str, Any]) -> None:
 
 def _print_preview(agency: str, period_id: str, changes: dict[str, Any],
                    first_changes: list[dict[str, Any]], quarantine: dict[str, Any]) -> None:
+    from schemas.parsing import printable
     from tasks.warehouse.change_labels import field_label, value_label
 
     say = {"markup": False, "highlight": False, "soft_wrap": True}
     if quarantine["rows"]:
         console.print(f"{period_id}: would quarantine {quarantine['rows']} row(s):", **say)
         for r in quarantine["reasons"][:10]:
-            console.print(f"  {r['rows']:>6}  {r['dataset']}: {r['reason']}", **say)
+            console.print(f"  {r['rows']:>6}  {r['dataset']}: {printable(r['reason'])}", **say)
         for r in quarantine["first_rows"]:
-            console.print(f"  {r['record_ref']}: {r['reasons']}", **say)
+            console.print(f"  {printable(r['record_ref'])}: {printable(r['reasons'])}", **say)
     else:
         console.print(f"{period_id}: would quarantine no row", **say)
     console.print(f"changes: {changes['description']}", **say)
@@ -684,7 +687,7 @@ def _print_table(table: Table) -> None:
         console.print(table)
         return
     natural = console.measure(table, options=console.options.update_width(100_000)).maximum
-    Console(width=max(console.width, natural)).print(table)
+    Console(width=max(console.width, natural), markup=False, emoji=False).print(table)
 
 
 def _print_changes(found: RunChanges, limit: int) -> None:

@@ -374,3 +374,21 @@ def test_a_dry_run_over_the_quarantine_limit_says_the_run_would_fail(
     assert "a real run would fail" in output and "attendance" in output
     assert "would quarantine 19 row(s)" in output
     assert not db.exists()
+
+
+def test_a_dry_run_writes_its_preview_only_inside_the_work_folder(
+        prefect_harness, tmp_path, monkeypatch):
+    from flows.semester import semester_appraisal
+    from kinerja.identifiers import InvalidIdentifier
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KINERJA_CONFIG", raising=False)
+    monkeypatch.setenv("KINERJA_WORK", str(tmp_path / "work"))
+    write_period(tmp_path / "landing" / "3374" / "2025-S1")
+    elsewhere = tmp_path / "elsewhere"
+    with pytest.raises(InvalidIdentifier, match="not inside"):
+        semester_appraisal(agency_code="3374", period_id="2025-S1",
+                           landing=str(tmp_path / "landing"),
+                           warehouse_url=f"sqlite:///{tmp_path / 'w.db'}", dry_run=True,
+                           preview_root=str(elsewhere))
+    assert not elsewhere.exists()

@@ -126,3 +126,25 @@ def test_old_work_folders_of_failed_runs_and_dry_runs_are_removed(tmp_path):
 
     assert sorted(p.name for p in work.iterdir()) == [
         f"{steps.DRY_RUN_PREFIX}recent", "failed-recent", "unknown-folder"]
+
+
+def test_a_preview_prints_source_text_as_itself(capsys):
+    """Names, file names and reasons come from source files: no markup, no control character
+    reaches the terminal."""
+    from kinerja.cli import _print_preview
+
+    changes = {"description": "3374 2025-S1: dry run against run r1: 1 change(s)",
+               "replaced_run_id": "r1", "change_rows": 1}
+    first = [{"nip": "199001012015031001", "name": "[bold]Budi[/bold] [/]", "unit_code": "U1",
+              "unit_name": "[link=http://x]Puskesmas[/link]", "field": "predikat",
+              "old_value": "BAIK", "new_value": "KURANG"}]
+    quarantine = {"rows": 1, "reasons": [{"dataset": "attendance", "rows": 1,
+                                          "reason": "status: not one of H\x1b[31m"}],
+                  "first_rows": [{"dataset": "attendance", "record_ref": "a\x1b[2J.csv:2",
+                                  "reasons": "status: bad\nnext line"}]}
+    _print_preview("3374", "2025-S1", changes, first, quarantine)
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "a\\x1b[2J.csv:2: status: bad\\nnext line" in out
+    flat = "".join(out.split())
+    assert "[bold]Budi[/bold][/]" in flat and "[link=http://x]Puskesmas[/link]" in flat
