@@ -29,7 +29,8 @@ import sqlalchemy as sa
 
 from kinerja.period import Period
 from tasks.warehouse.database import ensure_schema, make_engine, redact_url
-from tasks.warehouse.publish import publish_period, start_run
+from tasks.warehouse.publish import publish_period
+from tasks.warehouse.run_ledger import start_run
 
 AGENCY = "3374"
 PERIOD = Period.parse("2025-S1")

@@ -32,7 +32,7 @@ from flows.semester import semester_appraisal
 from kinerja import identifiers
 from kinerja.config import EXECUTORS
 from kinerja.redact import install_log_masking, one_line
-from tasks.warehouse.publish import RUN_KINDS
+from tasks.warehouse.run_ledger import RUN_KINDS
 
 FLOWS = ("semester", "backfill")
 

@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
@@ -27,6 +26,7 @@ from kinerja.period import Period, periods_between
 from kinerja.redact import install_log_masking, one_line
 from tasks import steps
 from tasks.warehouse import database as warehouse
+from tasks.warehouse import run_ledger
 from tasks.warehouse.change_log import run_changes
 
 
@@ -77,7 +77,7 @@ def plan_backfill(warehouse_url: str, agency_code: str, from_period: str,
     first = Period.parse(from_period)
     with (warehouse.read_only(warehouse_url) if dry_run
           else warehouse.connected(warehouse_url)) as engine:
-        latest = warehouse.latest_published_period(engine, agency_code) if engine else None
+        latest = run_ledger.latest_published_period(engine, agency_code) if engine else None
     if to_period is None:
         if latest is None:
             raise ValueError(f"agency {agency_code} has no published period: nothing to backfill "
@@ -104,16 +104,9 @@ def summarise_changes(warehouse_url: str, run_id: str) -> dict[str, Any]:
 
 def _published_since(warehouse_url: str, agency_code: str, period_id: str,
                      since: datetime) -> bool:
-    """Whether a run of the agency-period that started at or after `since` published."""
-    with warehouse.connected(warehouse_url) as engine, engine.connect() as conn:
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        return conn.execute(
-            sa.select(runs.c.run_id).where(
-                runs.c.agency_code == agency_code, runs.c.period_id == period_id,
-                runs.c.kind == "backfill", runs.c.status == "published",
-                runs.c.started_at >= since,
-            ).limit(1)
-        ).first() is not None
+    """Whether a backfill run of the agency-period that started at or after `since` published."""
+    with warehouse.connected(warehouse_url) as engine:
+        return run_ledger.published_since(engine, agency_code, period_id, since, "backfill")
 
 
 @flow(name="backfill", log_prints=True, flow_run_name=observe.backfill_run_name)

@@ -155,9 +155,9 @@ def label_run(agency_codes: Iterable[str], period_ids: Iterable[str], kind: str,
 def read_run_details(warehouse_url: str, run_id: str) -> dict[str, Any]:
     """The quality summary recorded on the run and what it changed against the run it
     replaced (both from the warehouse)."""
-    from tasks.reporting.check import recorded_quality
     from tasks.warehouse import database as warehouse
     from tasks.warehouse.change_log import run_changes
+    from tasks.warehouse.run_ledger import recorded_quality
 
     with warehouse.connected(warehouse_url) as engine:
         return {"quality": recorded_quality(engine, run_id),

@@ -16,14 +16,14 @@ from flows import observe
 from kinerja import faults, identifiers, interrupts, timings
 from kinerja.config import load_settings
 from kinerja.period import Period
-from kinerja.policy import load_policy
+from kinerja.policy import Policy, load_policy
 from kinerja.preflight import check_landing
 from kinerja.redact import install_log_masking, mask_secrets, one_line
 from schemas.sources import REFERENCE_DATASETS, VALIDATION_ORDER
 from tasks import steps
 from tasks.sources.extract import DatasetError, period_dir
 from tasks.warehouse.database import redact_url
-from tasks.warehouse.publish import RUN_KINDS
+from tasks.warehouse.run_ledger import RUN_KINDS
 from tasks.warehouse.run_lock import RunLock
 
 
@@ -98,8 +98,8 @@ def semester_appraisal(
         if preview_root is not None:
             # A parameter a deployment may set: the dry run writes there, so only inside `work`.
             preview_root = str(identifiers.inside(settings.work, preview_root))
-        return dry_run_appraisal(url, agency_code, period.id, landing_root, policy_ref,
-                                 loaded_policy.name, work_root, preview_root, name)
+        return dry_run_appraisal(url, agency_code, period.id, landing_root, loaded_policy,
+                                 work_root, preview_root, name)
     steps.prepare_warehouse(url)
     record = {
         "run_id": run_id, "agency_code": agency_code, "period_id": period.id,
@@ -132,7 +132,7 @@ def semester_appraisal(
         }
         clock.lap("record-validation")
         steps.load_earlier_periods(url, agency_code, period.id, work_root)
-        predikat_counts = steps.score(agency_code, period.id, policy_ref, work_root)
+        predikat_counts = steps.score(agency_code, period.id, loaded_policy, work_root)
         clock.lap("score")
         faults.point("run.scored")
         name = steps.publish(url, run_id, agency_code, name, period.id, work_root, counts,
@@ -140,10 +140,10 @@ def semester_appraisal(
         clock.lap("publish")
         # Published and committed: a failure from here on is recorded on the run, which stays
         # published (fail_run); a failed expectation is a finding for the report, not a failure.
-        outputs = steps.check_quality(url, agency_code, period.id, reports_dir, policy_ref)
+        outputs = steps.check_quality(url, agency_code, period.id, reports_dir, loaded_policy)
         clock.lap("check")
         outputs.update(steps.write_reports(url, agency_code, period.id, reports_dir,
-                                           work_root, policy_ref))
+                                           work_root, loaded_policy))
         clock.lap("report")
         faults.point("run.reported")
     except BaseException as error:
@@ -209,7 +209,7 @@ def _validate_all(folder: str, period_id: str, work_root: str, sources: dict[str
 
 
 def dry_run_appraisal(url: str, agency_code: str, period_id: str, landing_root: Path,
-                      policy_ref: str, policy_name: str, work_root: str,
+                      policy: Policy, work_root: str,
                       preview_root: str | None, agency_name: str | None) -> dict[str, Any]:
     """The dry run (`kinerja run --dry-run`): extract, validate and score as a run would, then
     compare with the current publication. No run lock, no pipeline_run row, no publication, no
@@ -232,7 +232,7 @@ def dry_run_appraisal(url: str, agency_code: str, period_id: str, landing_root: 
                   for key in ("rows_read", "rows_accepted", "rows_quarantined")}
         steps.load_earlier_periods(url, agency_code, period.id, work_root, dry_run=True,
                                    preview_root=preview_root)
-        predikat_counts = steps.score(agency_code, period.id, policy_ref, work_root)
+        predikat_counts = steps.score(agency_code, period.id, policy, work_root)
         preview = steps.preview(url, agency_code, period.id, work_root, summaries, preview_root)
     except Exception as error:
         if mask_secrets(str(error)) != str(error):
@@ -248,7 +248,7 @@ def dry_run_appraisal(url: str, agency_code: str, period_id: str, landing_root: 
         "agency_code": agency_code,
         "agency_name": agency_name or preview["agency_name"] or agency_code,
         "period_id": period.id,
-        "policy_name": policy_name,
+        "policy_name": policy.name,
         "warehouse": redact_url(url),
         **counts,
         "datasets": [{k: s[k] for k in ("dataset", "rows_read", "rows_accepted",

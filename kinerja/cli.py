@@ -34,6 +34,9 @@ app = typer.Typer(
 # "[/]" in an employee's name must print as itself, not style (or break) the output.
 console = Console(markup=False, emoji=False)
 errors = Console(stderr=True, markup=False, emoji=False)
+# How a line of source text, a path or a name is printed: as itself (no highlighting of numbers
+# or paths), and never wrapped, so a path can be copied whole.
+SAY: dict[str, Any] = {"markup": False, "highlight": False, "soft_wrap": True}
 _state = {"debug": False}
 
 DEMO_AGENCY = "3374"
@@ -157,11 +160,17 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def _warehouse_url(warehouse: str | None) -> str:
+    """The warehouse a command works on: --warehouse, else the settings' (KINERJA_WAREHOUSE_URL,
+    kinerja.toml). Every command and flow resolves it this one way."""
+    return warehouse or load_settings().warehouse_url
+
+
 @contextmanager
 def _warehouse_via_environment(warehouse: str | None) -> Iterator[None]:
-    """Hand --warehouse to the flow through the environment: a flow parameter is stored and
-    shown by Prefect, and the URL may carry a password. Restored afterwards, for callers that
-    run several commands in one process."""
+    """Hand --warehouse to a flow, the one way every command does: through the environment the
+    flow's settings read (a flow parameter is stored and shown by Prefect, and the URL may carry
+    a password). Restored afterwards, for callers that run several commands in one process."""
     if not warehouse:
         yield
         return
@@ -176,7 +185,7 @@ def _preflight(agency: str, period: str, landing: Path | None, warehouse: str | 
     preflight.check_landing(landing or settings.agency_landing(agency), agency, period,
                             settings.agency(agency).sources)
     preflight.check_policy(policy or settings.agency_policy(agency))
-    preflight.check_warehouse(warehouse or settings.warehouse_url)
+    preflight.check_warehouse(_warehouse_url(warehouse))
 
 
 def task_retries(retries: int | None, interactive: bool) -> str | None:
@@ -202,17 +211,15 @@ def _fail(error: BaseException) -> None:
         raise error
     message = mask_secrets(" ".join(str(error).split())) or type(error).__name__
     # soft_wrap: the reason stays one line however narrow the terminal (or a pipe's 80).
-    errors.print(f"kinerja: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    errors.print(f"kinerja: error: {message}", **SAY)
     raise typer.Exit(1)
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
     _print_rows_and_predikat(summary)
     if summary.get("changes"):
-        console.print(f"changes: {summary['changes']['description']}", markup=False,
-                      highlight=False, soft_wrap=True)
-    console.print(f"report: {_shown_path(summary['report'])}", markup=False, highlight=False,
-                  soft_wrap=True)
+        console.print(f"changes: {summary['changes']['description']}", **SAY)
+    console.print(f"report: {_shown_path(summary['report'])}", **SAY)
     _print_outputs(summary)
 
 
@@ -235,12 +242,11 @@ def _print_rows_and_predikat(summary: dict[str, Any]) -> None:
 def _print_dry_run(summary: dict[str, Any]) -> None:
     """What a dry run found: rows, quarantine, the change summary and its first rows. Exits 1
     when the real run would fail (a quarantine over the limit)."""
-    say = {"markup": False, "highlight": False, "soft_wrap": True}
     _print_rows_and_predikat(summary)
     _print_preview(summary["agency_code"], summary["period_id"], summary["changes"],
                    summary["first_changes"], summary["quarantine"])
     console.print("dry run: nothing was published; the warehouse and the reports are as they "
-                  "were", **say)
+                  "were", **SAY)
     if summary.get("would_fail"):
         _fail(RuntimeError(f"a real run would fail: {summary['would_fail']}"))
 
@@ -250,16 +256,15 @@ def _print_preview(agency: str, period_id: str, changes: dict[str, Any],
     from schemas.parsing import printable
     from tasks.warehouse.change_labels import field_label, value_label
 
-    say = {"markup": False, "highlight": False, "soft_wrap": True}
     if quarantine["rows"]:
-        console.print(f"{period_id}: would quarantine {quarantine['rows']} row(s):", **say)
+        console.print(f"{period_id}: would quarantine {quarantine['rows']} row(s):", **SAY)
         for r in quarantine["reasons"][:10]:
-            console.print(f"  {r['rows']:>6}  {r['dataset']}: {printable(r['reason'])}", **say)
+            console.print(f"  {r['rows']:>6}  {r['dataset']}: {printable(r['reason'])}", **SAY)
         for r in quarantine["first_rows"]:
-            console.print(f"  {printable(r['record_ref'])}: {printable(r['reasons'])}", **say)
+            console.print(f"  {printable(r['record_ref'])}: {printable(r['reasons'])}", **SAY)
     else:
-        console.print(f"{period_id}: would quarantine no row", **say)
-    console.print(f"changes: {changes['description']}", **say)
+        console.print(f"{period_id}: would quarantine no row", **SAY)
+    console.print(f"changes: {changes['description']}", **SAY)
     if first_changes:
         table = Table(title=f"first changes against run {changes['replaced_run_id']}")
         for column in ("nip", "nama", "unit", "kolom", "lama", "baru", "kode"):
@@ -274,7 +279,7 @@ def _print_preview(agency: str, period_id: str, changes: dict[str, Any],
         if changes["change_rows"] > len(first_changes):
             console.print(f"... {changes['change_rows'] - len(first_changes)} more change "
                           "row(s) (run it, then: kinerja changes --agency "
-                          f"{agency} --period {period_id} --limit 0)", **say)
+                          f"{agency} --period {period_id} --limit 0)", **SAY)
 
 
 def _shown_path(path: str | Path) -> str:
@@ -283,14 +288,13 @@ def _shown_path(path: str | Path) -> str:
 
 
 def _print_outputs(outputs: dict[str, Any]) -> None:
-    say = {"markup": False, "highlight": False, "soft_wrap": True}
     if "workbook" in outputs:
-        console.print(f"workbook: {_shown_path(outputs['workbook'])}", **say)
+        console.print(f"workbook: {_shown_path(outputs['workbook'])}", **SAY)
     if "data_docs" in outputs:
-        console.print(f"data docs: {_shown_path(outputs['data_docs'])}", **say)
+        console.print(f"data docs: {_shown_path(outputs['data_docs'])}", **SAY)
     if "quality_status" in outputs:
         console.print(f"data quality: {outputs['quality_status']} ({outputs['quality_failed']} of "
-                      f"{outputs['quality_evaluated']} expectations failed)", **say)
+                      f"{outputs['quality_evaluated']} expectations failed)", **SAY)
 
 
 @app.command()
@@ -354,27 +358,21 @@ def check(
     workbook. Exits 1 when an expectation failed."""
     try:
         agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
-        from tasks.explain.sources import report_calibration
-        from tasks.reporting.check import check_publication
-        from tasks.reporting.report import write_reports
-        from tasks.warehouse.database import connected, ensure_schema
+        from tasks import steps
 
         settings = load_settings()
-        reports_dir = reports or settings.reports
-        with connected(warehouse or settings.warehouse_url) as engine:
-            ensure_schema(engine)  # the quality columns of an older warehouse
-            result = check_publication(engine, agency, period_id, reports_dir, policy)
-            # The rater calibration needs ratings.csv, which the warehouse does not hold.
-            calibration = report_calibration(
-                engine, agency, period_id, landing_root=settings.agency_landing(agency),
-                sql_sources=settings.agency(agency).sources,
-                policy_candidates=[policy or settings.agency_policy(agency)])
-            outputs = write_reports(engine, agency, period_id, reports_dir, calibration)
+        url, reports_dir = _warehouse_url(warehouse), str(reports or settings.reports)
+        # The flow's own tail: the quality step, then the reports (tasks/steps.py).
+        steps.prepare_warehouse.fn(url)  # the quality columns of an older warehouse
+        result = steps.quality_check(url, agency, period_id, reports_dir, policy)
+        # The rater calibration needs ratings.csv, which the warehouse does not hold.
+        outputs = steps.publication_reports(
+            url, agency, period_id, reports_dir,
+            policy_candidates=(policy or settings.agency_policy(agency),))
     except Exception as error:
         _fail(error)
     console.print(f"{agency} {period_id}: run {result['run_id']}", markup=False, highlight=False)
-    console.print(f"report: {_shown_path(outputs['report'])}", markup=False, highlight=False,
-                  soft_wrap=True)
+    console.print(f"report: {_shown_path(outputs['report'])}", **SAY)
     _print_outputs({**outputs, "data_docs": result["data_docs"],
                     "quality_status": result["status"], "quality_failed": result["failed"],
                     "quality_evaluated": result["evaluated"]})
@@ -438,11 +436,11 @@ def demo(
                          seed=DEMO_SEED, bad_rows=DEMO_BAD_ROWS)
         # The demo runs as a user of its folder would: with the configuration it wrote there
         # (the agency's name, the work folder), so later commands in that folder agree with it.
-        with _environment(KINERJA_CONFIG=str(config)), interrupts.guard():
+        with _environment(KINERJA_CONFIG=str(config)), \
+                _warehouse_via_environment(warehouse_url), interrupts.guard():
             summaries = [
                 semester_appraisal(agency_code=DEMO_AGENCY, period_id=p, landing=str(landing),
-                                   warehouse_url=warehouse_url, reports=str(reports),
-                                   kind="manual")
+                                   reports=str(reports), kind="manual")
                 for p in DEMO_PERIODS
             ]
     except Exception as error:
@@ -454,13 +452,12 @@ def demo(
     console.print(f"reports:      {reports}")
     console.print(f"configuration: {out / 'kinerja.toml'}")
     # Paths stay whole on one line each, whatever the terminal's width, for copying.
-    say = {"markup": False, "highlight": False, "soft_wrap": True}
     for summary in summaries:
         period_id = summary["period_id"]
-        console.print(f"  {period_id} report (HTML):    {summary['report']}", **say)
-        console.print(f"  {period_id} workbook (XLSX):  {summary['workbook']}", **say)
+        console.print(f"  {period_id} report (HTML):    {summary['report']}", **SAY)
+        console.print(f"  {period_id} workbook (XLSX):  {summary['workbook']}", **SAY)
         console.print(f"  {period_id} data docs ({summary['quality_status']}): "
-                      f"{summary['data_docs']}", **say)
+                      f"{summary['data_docs']}", **SAY)
 
 
 @app.command()
@@ -522,7 +519,7 @@ def backfill(
         for r in result["runs"]:
             _print_preview(agency, r["period_id"], r, r["first_changes"], r["quarantine"])
         console.print("dry run: nothing was published; the warehouse and the reports are as "
-                      "they were", markup=False, highlight=False, soft_wrap=True)
+                      "they were", **SAY)
         failing = [f"{r['period_id']}: {r['would_fail']}" for r in result["runs"]
                    if r.get("would_fail")]
         if failing:
@@ -548,16 +545,15 @@ def _print_backfill(agency: str, runs: list[dict[str, Any]], shown: int = 20) ->
                       str(r["change_rows"]), str(r["employees_changed"]),
                       str(len(r["predikat_changed"])), _files_text(r["files_changed"]))
     _print_table(table)
-    say = {"markup": False, "highlight": False, "soft_wrap": True}
     for r in runs:
         changed = r["predikat_changed"]
         for c in changed[:shown]:
             console.print(f"{r['period_id']} predikat {c['nip']}: {c['old'] or 'NULL'} -> "
-                          f"{c['new'] or 'NULL'}", **say)
+                          f"{c['new'] or 'NULL'}", **SAY)
         if len(changed) > shown:
             console.print(f"{r['period_id']}: {len(changed) - shown} more predikat change(s) "
                           f"(kinerja changes --agency {agency} --period {r['period_id']})",
-                          **say)
+                          **SAY)
 
 
 @app.command()
@@ -574,11 +570,12 @@ def changes(
     with the employee's name and unit, the predikat changes and the files that differ."""
     try:
         agency, period_id = identifiers.agency_code(agency), identifiers.period_id(period)
-        from tasks.warehouse.change_log import latest_published_run, run_changes
+        from tasks.warehouse.change_log import run_changes
         from tasks.warehouse.database import connected
+        from tasks.warehouse.run_ledger import current_run_id
 
-        with connected(warehouse or load_settings().warehouse_url) as engine:
-            run_id = run or latest_published_run(engine, agency, period_id)
+        with connected(_warehouse_url(warehouse)) as engine:
+            run_id = run or current_run_id(engine, agency, period_id)
             if run_id is None:
                 raise ValueError(f"{agency} {period_id} has no published run")
             found = run_changes(engine, run_id)
@@ -607,15 +604,14 @@ def status(
         from tasks.warehouse.database import connected, ensure_schema
         from tasks.warehouse.run_ledger import run_history
 
-        with connected(warehouse or load_settings().warehouse_url) as engine:
+        with connected(_warehouse_url(warehouse)) as engine:
             ensure_schema(engine)  # v_run on a warehouse from before it existed
             runs = run_history(engine, agency, period)
     except Exception as error:
         _fail(error)
-    say = {"markup": False, "highlight": False, "soft_wrap": True}
     if runs.empty:
         console.print("no run recorded" + (f" for {agency}" if agency else "")
-                      + (f" {period}" if period else ""), **say)
+                      + (f" {period}" if period else ""), **SAY)
         return
     table = Table(title="runs (times in WIB)")
     for column in ("agency", "period", "run", "kind", "started", "finished", "status", "quality",
@@ -693,14 +689,13 @@ def _print_table(table: Table) -> None:
 def _print_changes(found: RunChanges, limit: int) -> None:
     run, replaced = found.run, found.replaced_run_id
     when = run["finished_at"].strftime("%Y-%m-%d %H:%M:%S") if run["finished_at"] else "-"
-    say = {"markup": False, "highlight": False, "soft_wrap": True}
     console.print(f"{run['agency_code']} {run['period_id']}: run {run['run_id']} "
-                  f"({run['kind']}, {run['status']} {when} UTC)", **say)
+                  f"({run['kind']}, {run['status']} {when} UTC)", **SAY)
     if run["status"] != "published":
-        console.print(f"this run did not publish: {run['message'] or run['status']}", **say)
+        console.print(f"this run did not publish: {run['message'] or run['status']}", **SAY)
     if replaced is None:
         console.print("first publication of this agency-period: nothing replaced, no change "
-                      "log", **say)
+                      "log", **SAY)
         return
     log = found.log
     if run["status"] == "published":
@@ -726,28 +721,28 @@ def _print_changes(found: RunChanges, limit: int) -> None:
                           f"{r.field}: {_cell(r.old_value)} -> {_cell(r.new_value)}",
                           end_section=last)
         if log.empty:
-            console.print(f"no value differs from run {replaced}", **say)
+            console.print(f"no value differs from run {replaced}", **SAY)
         else:
             _print_table(table)
         if len(rows) < len(log):
             console.print(f"... {len(log) - len(rows)} more row(s) (--limit 0 shows all)",
-                          **say)
+                          **SAY)
         predikat = found.predikat
         console.print(f"{found.change_rows} change(s) for {found.employees_changed} "
                       f"employee(s); predikat changed for {len(predikat)}; appeared "
-                      f"{len(found.appeared)}, disappeared {len(found.disappeared)}", **say)
+                      f"{len(found.appeared)}, disappeared {len(found.disappeared)}", **SAY)
         for r in predikat.itertuples(index=False):
             old, new = (None if _cell(v) == "NULL" else v for v in (r.old_value, r.new_value))
             console.print(f"  predikat {r.nip} {_cell(r.name)}: "
                           f"{_cell(value_label('predikat', old))} -> "
-                          f"{_cell(value_label('predikat', new))}", **say)
+                          f"{_cell(value_label('predikat', new))}", **SAY)
     if found.files.empty:
         console.print(f"files: the same as run {replaced} (none added, removed or changed)",
-                      **say)
+                      **SAY)
     else:
-        console.print(f"files against run {replaced}:", **say)
+        console.print(f"files against run {replaced}:", **SAY)
         for f in found.files.itertuples(index=False):
-            console.print(f"  {f.change:<8} {f.dataset}: {f.path}", **say)
+            console.print(f"  {f.change:<8} {f.dataset}: {f.path}", **SAY)
 
 
 notify_app = typer.Typer(
@@ -775,11 +770,10 @@ def notify_setup(
         done = setup_notifications(url_env, payload)
     except Exception as error:
         _fail(error)
-    say = {"markup": False, "highlight": False, "soft_wrap": True}
     console.print(f"webhook block kinerja-notify -> {done.host} (URL kept secret in Prefect)",
-                  **say)
+                  **SAY)
     for name, automation_id in done.automations.items():
-        console.print(f"automation {name}: {automation_id}", **say)
+        console.print(f"automation {name}: {automation_id}", **SAY)
 
 
 EXPLAIN_FORMATS = ("text", "json", "html")
@@ -831,7 +825,7 @@ def explain(
         from tasks.warehouse.database import connected
 
         settings = load_settings()
-        with connected(warehouse or settings.warehouse_url) as engine:
+        with connected(_warehouse_url(warehouse)) as engine:
             result = run_explain(
                 engine, agency, period_id, nip=nip, unit=unit, fmt=fmt, out=out,
                 landing_root=landing or settings.agency_landing(agency),
@@ -844,10 +838,9 @@ def explain(
         # The document itself, byte for byte: no wrapping, no markup, no highlighting.
         sys.stdout.write(result.printed)
         sys.stdout.flush()
-    say = {"markup": False, "highlight": False, "soft_wrap": True}
     target = console if result.printed is None else errors
     for path in result.written:
-        target.print(f"written: {path}", **say)
+        target.print(f"written: {path}", **SAY)
     failure = result.failure()
     if failure:
         _fail(RuntimeError(failure))
@@ -862,7 +855,7 @@ def main() -> None:
     except ConfigError as error:
         if "--debug" in sys.argv[1:]:
             raise
-        errors.print(f"kinerja: error: {error}", markup=False, highlight=False, soft_wrap=True)
+        errors.print(f"kinerja: error: {error}", **SAY)
         raise SystemExit(1) from None
     app(prog_name="kinerja")
 

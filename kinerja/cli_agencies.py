@@ -32,7 +32,9 @@ def _plan(agency: str, landing: Path | None, warehouse: str | None, policy: str 
     chosen = checked_executor(executor or settings.executor)
     if policy:
         preflight.check_policy(policy)
-    preflight.check_warehouse(warehouse or settings.warehouse_url)
+    from kinerja import cli
+
+    preflight.check_warehouse(cli._warehouse_url(warehouse))
     return codes, chosen, (dask_address or settings.dask_address) if chosen == "dask" else None
 
 
@@ -143,5 +145,4 @@ def print_outcomes(title: str, outcomes: list[dict[str, Any]], backfill: bool = 
     cli.console.print(f"{len(outcomes) - failed} of {len(outcomes)} agencies published, "
                       f"{failed} failed", markup=False, highlight=False)
     for warehouse in sorted({o["warehouse"] for o in outcomes if o.get("warehouse")}):
-        cli.console.print(f"warehouse: {warehouse}", markup=False, highlight=False,
-                          soft_wrap=True)
+        cli.console.print(f"warehouse: {warehouse}", **cli.SAY)

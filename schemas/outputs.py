@@ -1,9 +1,9 @@
 """pandera schemas of the seven fact tables that scoring produces (shared/spec/warehouse.md).
 
 `FACT_COLUMNS` is the column order and dtype of every table as `tasks.score.score_period` returns
-it (warehouse.md's columns, without run_id). `OUTPUT_SCHEMAS` checks the default policy's codes and
-ranges; `output_schemas(policy)` derives the code sets and score bounds from another policy, so an
-agency with its own policy file validates against its own labels.
+it (warehouse.md's columns, without run_id). `output_schemas(policy)` derives the code sets and
+score bounds from the policy's typed rules (`Policy.codes`), so an agency with its own policy file
+validates against its own codes; there is no second copy of the policy's codes here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from schemas.sources import BERAKHLAK_ASPECTS
+from kinerja.policy import codes_of
 
 TEXT = pd.StringDtype("pyarrow")
 INT = "int64"
@@ -133,71 +133,6 @@ FACT_KEYS: dict[str, list[str]] = {
 STATUSES = ("INACTIVE", "NOT_RATED", "APPRAISED")
 POLARITIES = ("MAX", "MIN")
 
-# The default policy's labels and bounds (scoring.md); output_schemas(policy) reads them from the
-# policy instead.
-_DEFAULT_CODES: dict[str, Any] = {
-    "ratings": ("DIATAS_EKSPEKTASI", "SESUAI_EKSPEKTASI", "DIBAWAH_EKSPEKTASI"),
-    "predikat": ("SANGAT_BAIK", "BAIK", "BUTUH_PERBAIKAN", "KURANG", "SANGAT_KURANG"),
-    "org_predikat": ("ISTIMEWA", "BAIK", "BUTUH_PERBAIKAN", "KURANG", "SANGAT_KURANG"),
-    # joined in the rule table's order (KURANG,BUTUH_PERBAIKAN for K_BP_MIN), not predikat order
-    "predikat_sets": (
-        "SANGAT_BAIK",
-        "BAIK",
-        "BUTUH_PERBAIKAN,KURANG",
-        "BUTUH_PERBAIKAN",
-        "KURANG",
-        "SANGAT_KURANG",
-        "KURANG,BUTUH_PERBAIKAN",
-    ),
-    "rules": (
-        "SB_MAX",
-        "B_MAX",
-        "BP_K_PRESENT",
-        "BP_MIN",
-        "K_MIN",
-        "SK_MIN",
-        "K_BP_MIN",
-        "SB_NONE",
-    ),
-    "sanctions": (
-        "PEMBERHENTIAN",
-        "PEMBEBASAN_JABATAN",
-        "PENURUNAN_JABATAN",
-        "POTONG_TUKIN_25_12BLN",
-        "POTONG_TUKIN_25_9BLN",
-        "POTONG_TUKIN_25_6BLN",
-        "PERNYATAAN_TIDAK_PUAS",
-        "TEGURAN_TERTULIS",
-        "TEGURAN_LISAN",
-        "NONE",
-    ),
-    "aspects": BERAKHLAK_ASPECTS,
-    "score_max": 120.0,
-    "discipline_max": 100.0,
-}
-
-
-def _codes_from_policy(rules: Mapping[str, Any]) -> dict[str, Any]:
-    org = rules["org_predikat"]
-    bands = rules["followup"]["discipline_sanction"]["bands"]
-    achievement_max = float(rules["achievement"]["max"])
-    points = [float(p) for p in rules["rating_points"].values()]
-    discipline_max = float(rules["discipline"]["monthly_base"])
-    return {
-        "ratings": tuple(rules["rating_points"]),
-        "predikat": tuple(rules["predikat"]),
-        "org_predikat": tuple(t["org_predikat"] for t in org["thresholds"]) + (org["otherwise"],),
-        "rules": tuple(dict.fromkeys(r["rule"] for r in rules["distribution_curve"])),
-        "predikat_sets": tuple(
-            dict.fromkeys(",".join(r["predikat_set"]) for r in rules["distribution_curve"])
-        ),
-        "sanctions": tuple(b["sanction"] for b in bands),
-        "aspects": tuple(rules["behavior_aspects"]),
-        "score_max": max([achievement_max, discipline_max, *points]),
-        "discipline_max": discipline_max,
-    }
-
-
 def _text(*checks: pa.Check, nullable: bool = False) -> pa.Column:
     return pa.Column(TEXT, checks=list(checks), nullable=nullable)
 
@@ -307,13 +242,10 @@ def _frame_checks(table: str) -> list[pa.Check]:
 
 
 def output_schemas(policy: Any = None) -> dict[str, pa.DataFrameSchema]:
-    """The seven fact-table schemas; codes and score bounds from `policy` (a Policy or its rules
-    dict), or the default policy's when None."""
-    if policy is None:
-        codes = _DEFAULT_CODES
-    else:
-        codes = _codes_from_policy(getattr(policy, "rules", policy))
-    score_max = codes["score_max"]
+    """The seven fact-table schemas; codes and score bounds from `policy` (anything
+    `kinerja.policy.codes_of` takes), or the default policy's when None."""
+    codes = codes_of(policy)
+    score_max = codes.score_max
     period_id = pa.Check.str_matches(r"^\d{4}-S[12]$")
     nip = pa.Check.str_matches(r"^\d{18}$")
     common = {"agency_code": _text(pa.Check.str_length(min_value=1)), "period_id": _text(period_id)}
@@ -325,7 +257,7 @@ def output_schemas(policy: Any = None) -> dict[str, pa.DataFrameSchema]:
             "unit_code": _text(),
             **{c: _count() for c in list(FACT_COLUMNS["fact_attendance"])[4:15]},
             "deduction_pct": pa.Column(FLOAT, checks=pa.Check.ge(0.0)),
-            "discipline_score": _score(codes["discipline_max"]),
+            "discipline_score": _score(codes.discipline_max),
         },
         "fact_skp": {
             **common,
@@ -345,7 +277,7 @@ def output_schemas(policy: Any = None) -> dict[str, pa.DataFrameSchema]:
             "budget_realisasi": pa.Column(FLOAT, checks=pa.Check.ge(0.0)),
             "absorption_pct": pa.Column(FLOAT, checks=pa.Check.ge(0.0), nullable=True),
             "efficiency_pct": pa.Column(FLOAT, checks=pa.Check.ge(0.0), nullable=True),
-            "org_predikat": _text(pa.Check.isin(codes["org_predikat"]), nullable=True),
+            "org_predikat": _text(pa.Check.isin(codes.org_predikat), nullable=True),
             "headcount": _count(),
             "appraised_count": _count(),
         },
@@ -355,28 +287,28 @@ def output_schemas(policy: Any = None) -> dict[str, pa.DataFrameSchema]:
             "unit_code": _text(),
             "results_score": _score(score_max),
             "behavior_score": _score(score_max),
-            "discipline_score": _score(codes["discipline_max"]),
+            "discipline_score": _score(codes.discipline_max),
             "unit_score": _score(score_max),
             "final_score": _score(score_max),
-            "results_rating": _text(pa.Check.isin(codes["ratings"]), nullable=True),
-            "behavior_rating": _text(pa.Check.isin(codes["ratings"]), nullable=True),
-            "predikat": _text(pa.Check.isin(codes["predikat"]), nullable=True),
+            "results_rating": _text(pa.Check.isin(codes.ratings), nullable=True),
+            "behavior_rating": _text(pa.Check.isin(codes.ratings), nullable=True),
+            "predikat": _text(pa.Check.isin(codes.predikat), nullable=True),
             "rank_in_unit": pa.Column(NULLABLE_INT, checks=pa.Check.ge(1), nullable=True),
             "status": _text(pa.Check.isin(STATUSES)),
         },
         "fact_predikat_distribution": {
             **common,
             "unit_code": _text(),
-            "predikat": _text(pa.Check.isin(codes["predikat"])),
+            "predikat": _text(pa.Check.isin(codes.predikat)),
             "employee_count": _count(),
             "share": _share(),
         },
         "fact_distribution_check": {
             **common,
             "unit_code": _text(),
-            "org_predikat": _text(pa.Check.isin(codes["org_predikat"])),
-            "rule": _text(pa.Check.isin(codes["rules"])),
-            "predikat_set": _text(pa.Check.isin(codes["predikat_sets"])),
+            "org_predikat": _text(pa.Check.isin(codes.org_predikat)),
+            "rule": _text(pa.Check.isin(codes.rules)),
+            "predikat_set": _text(pa.Check.isin(codes.predikat_sets)),
             "employee_count": _count(),
             "share": _share(),
             "min_share": _share(),
@@ -389,9 +321,9 @@ def output_schemas(policy: Any = None) -> dict[str, pa.DataFrameSchema]:
             "nip": _text(nip),
             "reward_candidate": _flag(),
             "coaching_required": _flag(),
-            "training_needs": _text(_is_subset_list(codes["aspects"])),
+            "training_needs": _text(_is_subset_list(codes.aspects)),
             "absent_days_ytd": _count(),
-            "discipline_sanction": _text(pa.Check.isin(codes["sanctions"])),
+            "discipline_sanction": _text(pa.Check.isin(codes.sanctions)),
             "promotion_eligible": _flag(),
         },
     }
@@ -409,15 +341,12 @@ def output_schemas(policy: Any = None) -> dict[str, pa.DataFrameSchema]:
     return schemas
 
 
-OUTPUT_SCHEMAS: dict[str, pa.DataFrameSchema] = output_schemas()
-
-
 def validate_facts(
     facts: Mapping[str, pd.DataFrame], policy: Any = None, lazy: bool = True
 ) -> dict[str, pd.DataFrame]:
     """Validate every fact table (all errors at once when lazy) and check the exact dtypes, which
     pandera's string check alone does not pin (it accepts `str` and object for string[pyarrow])."""
-    schemas = OUTPUT_SCHEMAS if policy is None else output_schemas(policy)
+    schemas = output_schemas(policy)
     missing = set(schemas) - set(facts)
     if missing:
         raise ValueError(f"fact tables missing: {sorted(missing)}")

@@ -20,16 +20,19 @@ the Data Docs and records the result on the run.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import great_expectations as gx
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.outputs import _DEFAULT_CODES, FACT_KEYS, STATUSES, _codes_from_policy
+from kinerja.policy import codes_of
+from schemas.outputs import FACT_KEYS, STATUSES
 from schemas.sources import EMPLOYEE_TYPES, POSITION_TYPES
+
+if TYPE_CHECKING:
+    from tasks.score.rules import PolicyCodes
 
 SUITE_PREFIX = "kinerja"
 # Tables checked, dimensions first: a reference check needs its dimension read.
@@ -52,32 +55,6 @@ PARAMETERS = ("run_id", "employees_accepted", "units_accepted")
 SHARE_TOLERANCE = 1e-9
 NIP_REGEX = r"^\d{18}$"
 PERIOD_REGEX = r"^\d{4}-S[12]$"
-
-
-@dataclass(frozen=True)
-class QualityCodes:
-    """The code sets and score bounds the suite checks against (the run's policy)."""
-
-    ratings: tuple[str, ...]
-    predikat: tuple[str, ...]
-    org_predikat: tuple[str, ...]
-    rules: tuple[str, ...]
-    predikat_sets: tuple[str, ...]
-    sanctions: tuple[str, ...]
-    aspects: tuple[str, ...]
-    score_max: float
-    discipline_max: float
-
-
-def quality_codes(policy: Any = None) -> QualityCodes:
-    """Codes from a Policy (or its rules dict); the default policy's when None.
-
-    Shares schemas/outputs.py's reading of a policy, so the suite and the pandera output schemas
-    can never disagree about what a valid code is.
-    """
-    codes = _DEFAULT_CODES if policy is None else _codes_from_policy(
-        getattr(policy, "rules", policy))
-    return QualityCodes(**{k: codes[k] for k in QualityCodes.__dataclass_fields__})
 
 
 def _param(name: str) -> dict[str, str]:
@@ -164,7 +141,7 @@ def _references(*dims: str) -> list[gx.expectations.Expectation]:
     return [_null(f"qc_missing_{dim}", texts[dim]) for dim in dims]
 
 
-def _score_columns(codes: QualityCodes, *columns: str) -> list[gx.expectations.Expectation]:
+def _score_columns(codes: PolicyCodes, *columns: str) -> list[gx.expectations.Expectation]:
     return [_between(c, 0.0, codes.discipline_max if "discipline" in c else codes.score_max)
             for c in columns]
 
@@ -173,9 +150,9 @@ def _counts(*columns: str) -> list[gx.expectations.Expectation]:
     return [_between(c, 0) for c in columns]
 
 
-def build_suites(codes: QualityCodes | None = None) -> dict[str, list[gx.expectations.Expectation]]:
+def build_suites(codes: PolicyCodes | None = None) -> dict[str, list[gx.expectations.Expectation]]:
     """The expectations of every table of `QUALITY_TABLES`, by table."""
-    c = codes or quality_codes()
+    c = codes_of(codes)
     employees = "jumlah baris = pegawai yang diterima dari employees.csv"
     return {
         "dim_agency": [

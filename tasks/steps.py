@@ -20,7 +20,7 @@ from prefect.cache_policies import NONE
 from kinerja import timings
 from kinerja.config import InputLimits, SqlSource, load_settings
 from kinerja.period import Period
-from kinerja.policy import load_policy
+from kinerja.policy import Policy
 from schemas.outputs import FACT_TABLES
 from schemas.sources import DATASETS, REFERENCE_DATASETS, ValidationContext
 from tasks.score import ScoringInputs, attendance_figures, score_period
@@ -40,9 +40,9 @@ from tasks.sources.validate import (
 from tasks.transient import resilient
 from tasks.warehouse import database as warehouse
 from tasks.warehouse import publish as publisher
+from tasks.warehouse import run_ledger
 from tasks.warehouse.change_log import preview_changes
 from tasks.warehouse.preview import SHOWN_CHANGE_ROWS, overlay_prior, quarantine_preview
-from tasks.warehouse.run_timings import record_timings as record_run_timings
 
 # Work folders of dry runs (`flows.semester.dry_run_appraisal`, a dry backfill's shared one) start
 # with this; a run's is its run id.
@@ -94,24 +94,24 @@ def prepare_warehouse(warehouse_url: str) -> None:
 @task(name="open-run", cache_policy=NONE, **resilient("open-run"))
 def open_run(warehouse_url: str, work_dir: str | None = None, abandon: bool = False,
              retention_days: float | None = None, **run: Any) -> list[str]:
-    """Record the run (`publish.start_run`). With `abandon` (the run holds its run lock), also
+    """Record the run (`run_ledger.start_run`). With `abandon` (the run holds its run lock), also
     mark failed ("abandoned") the agency-period's other runs still on record as running, which
     are necessarily dead, and returns their ids; their work folders under `work_dir` go, as do
     those that published runs killed before removing them left behind, and, with
     `retention_days`, those of runs that failed (or dry runs killed) longer ago than that."""
     with warehouse.connected(warehouse_url) as engine:
-        publisher.start_run(engine, **run)
+        run_ledger.start_run(engine, **run)
         if not abandon:
             return []
-        abandoned = publisher.abandon_runs(engine, run["agency_code"], run["period_id"],
+        abandoned = run_ledger.abandon_runs(engine, run["agency_code"], run["period_id"],
                                            by_run_id=run["run_id"])
         folders = ({p.name: p for p in Path(work_dir).iterdir() if p.is_dir()}
                    if work_dir and Path(work_dir).is_dir() else {})
-        leftover = publisher.finished_runs(engine, run["agency_code"], run["period_id"],
+        leftover = run_ledger.finished_runs(engine, run["agency_code"], run["period_id"],
                                            sorted(folders))
         if retention_days is not None:
             before = warehouse.utcnow() - timedelta(days=retention_days)
-            leftover += publisher.expired_failed_runs(engine, sorted(folders), before)
+            leftover += run_ledger.expired_failed_runs(engine, sorted(folders), before)
             leftover += [name for name, path in folders.items()
                          if name.startswith(DRY_RUN_PREFIX) and _modified_before(path, before)]
     for run_id in abandoned:
@@ -278,13 +278,13 @@ def preview(warehouse_url: str, agency_code: str, period_id: str, work_root: str
 
 
 @task(name="score", cache_policy=NONE, **resilient("score"))
-def score(agency_code: str, period_id: str, policy_ref: str, work_root: str) -> dict[str, int]:
-    """The policy of scoring.md over the staged frames; returns the predikat counts. Attendance
+def score(agency_code: str, period_id: str, policy: Policy, work_root: str) -> dict[str, int]:
+    """The run's policy (loaded once by the flow) over the staged frames; returns the predikat
+    counts. Attendance
     is scored one partition at a time, each against the employees of its partition: every
     employee's rows are in his own partition (tasks/sources/partition.py)."""
     work = WorkFolder(work_root)
     period = Period.parse(period_id)
-    policy = load_policy(policy_ref)
     frames = {name: work.read("accepted", name) for name in DATASETS
               if name not in PARTITIONED_DATASETS}
     attendance = work.partitions("accepted", "attendance")
@@ -338,42 +338,61 @@ def close_failed_run(warehouse_url: str, run_id: str, message: str,
     """Record the run's failure; `record` (start_run's fields) records a run that failed before
     it was opened."""
     with warehouse.connected(warehouse_url) as engine:
-        publisher.fail_run(engine, run_id, message, record=record)
+        run_ledger.fail_run(engine, run_id, message, record=record)
 
 
-@task(name="check", cache_policy=NONE, **resilient("check"))
-def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_dir: str,
-                  policy_ref: str | None = None) -> dict[str, Any]:
+def quality_check(warehouse_url: str, agency_code: str, period_id: str, reports_dir: str,
+                  policy: Policy | str | None = None) -> dict[str, Any]:
     """The data-quality suite over the agency-period's publication, recorded on its run, with
-    its Data Docs under `reports_dir`. A failed expectation is returned, not raised."""
+    its Data Docs under `reports_dir`: the suite's whole summary. The flow's `check` step and
+    `kinerja check` both come here. `policy`: the run's (the flow), a name or path (`--policy`),
+    or None for the policy named on the run."""
     # Great Expectations takes seconds to import: only runs that got this far pay for it.
     from tasks.reporting.check import check_publication
 
     with warehouse.connected(warehouse_url) as engine:
-        result = check_publication(engine, agency_code, period_id, reports_dir, policy_ref)
+        return check_publication(engine, agency_code, period_id, reports_dir, policy)
+
+
+@task(name="check", cache_policy=NONE, **resilient("check"))
+def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_dir: str,
+                  policy: Policy | None = None) -> dict[str, Any]:
+    """`quality_check` as a step of the flow: a failed expectation is returned, not raised."""
+    result = quality_check(warehouse_url, agency_code, period_id, reports_dir, policy)
     return {"quality_status": result["status"], "quality_failed": result["failed"],
             "quality_evaluated": result["evaluated"], "data_docs": result["data_docs"]}
+
+
+def publication_reports(warehouse_url: str, agency_code: str, period_id: str, reports_dir: str,
+                        *, ratings: pd.DataFrame | None = None, policy: Policy | None = None,
+                        policy_candidates: tuple[str | None, ...] = ()) -> dict[str, str]:
+    """The HTML report and the HR workbook of the agency-period's publication: their paths. The
+    rater calibration comes from `ratings` (the run's accepted ratings, which the flow still
+    has) or else from the landing zone re-read (`kinerja check`). The flow's `report` step and
+    `kinerja check` both come here."""
+    from tasks.explain.sources import report_calibration
+    from tasks.reporting.report import write_reports as write
+
+    settings = load_settings()
+    with warehouse.connected(warehouse_url) as engine:
+        calibration = report_calibration(
+            engine, agency_code, period_id, ratings=ratings, policy=policy,
+            landing_root=None if ratings is not None else settings.agency_landing(agency_code),
+            sql_sources=settings.agency(agency_code).sources,
+            policy_candidates=policy_candidates)
+        return write(engine, agency_code, period_id, reports_dir, calibration)
 
 
 @task(name="report", cache_policy=NONE, **resilient("report"))
 def write_reports(warehouse_url: str, agency_code: str, period_id: str,
                   reports_dir: str, work_root: str | None = None,
-                  policy_ref: str | None = None) -> dict[str, str]:
-    """The HTML report and the HR workbook of the agency-period's publication: their paths.
-    With the run's work folder, the rater calibration comes from the ratings the run scored."""
-    from tasks.explain.sources import report_calibration
-    from tasks.reporting.report import write_reports as write
-
+                  policy: Policy | None = None) -> dict[str, str]:
+    """`publication_reports` as a step of the flow, with the ratings of the run's work folder."""
     work = WorkFolder(work_root) if work_root else None
     ratings = work.read("accepted", "ratings") if work and work.has("accepted", "ratings") \
         else None
-    with warehouse.connected(warehouse_url) as engine:
-        calibration = report_calibration(
-            engine, agency_code, period_id, ratings=ratings,
-            policy=load_policy(policy_ref) if policy_ref else None,
-            landing_root=None if ratings is not None else load_settings().agency_landing(
-                agency_code))
-        return write(engine, agency_code, period_id, reports_dir, calibration)
+    return publication_reports(warehouse_url, agency_code, period_id, reports_dir,
+                               ratings=ratings, policy=policy)
 
 
 @task(name="record-timings", cache_policy=NONE, **resilient("record-timings"))
@@ -381,7 +400,7 @@ def record_timings(warehouse_url: str, run_id: str,
                    steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The run's timings (kinerja/timings.py) on its run row, and in its log; returns them."""
     with warehouse.connected(warehouse_url) as engine:
-        record_run_timings(engine, run_id, steps)
+        run_ledger.record_timings(engine, run_id, steps)
     get_run_logger().info("run %s timings (wall, peak resident memory):\n%s", run_id,
                           timings.describe(steps))
     return steps

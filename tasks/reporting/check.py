@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,21 +33,22 @@ from sqlalchemy.engine import Connection, Engine
 
 from kinerja.identifiers import InvalidIdentifier
 from kinerja.period import Period
-from kinerja.policy import load_policy
+from kinerja.policy import Policy, codes_of, load_policy
 from schemas.quality import (
     QUALITY_TABLES,
-    QualityCodes,
     build_suites,
-    quality_codes,
     quality_frames,
     suite_name,
 )
 from tasks.reporting.report import employees_of, output_stem, publishing_run, select_rows, snapshot
 from tasks.warehouse import database as warehouse
+from tasks.warehouse import run_ledger
+
+if TYPE_CHECKING:
+    from tasks.score.rules import PolicyCodes
 
 log = logging.getLogger(__name__)
 
-QUALITY_STATUSES = ("passed", "failed")
 # Bounds what a run's quality_summary holds: enough for HR to see what broke; the Data Docs
 # have the rest.
 MAX_FAILURES = 200
@@ -110,22 +111,25 @@ def read_quality_tables(conn: Connection, agency_code: str,
     return tables
 
 
-def _codes_for(publication: Publication, policy: str | None) -> QualityCodes:
-    """Codes of the policy the run scored with: `policy` when given (the flow passes its own),
-    else the shipped policy named on the run, else the default policy's."""
+def _codes_for(publication: Publication, policy: Policy | str | None) -> PolicyCodes:
+    """Codes of the policy the run scored with: `policy` when given (the flow passes the one it
+    loaded; `kinerja check --policy` a name or path), else the shipped policy named on the run,
+    else the default policy's."""
+    if isinstance(policy, Policy):
+        return policy.codes
     ref = policy or publication.policy_name
     if ref is None:
-        return quality_codes()
+        return codes_of()
     try:
         loaded = load_policy(ref)
     except (FileNotFoundError, ValueError) as error:
         log.warning("policy %r of run %s not found (%s): checking against the default policy",
                     ref, publication.run_id, error)
-        return quality_codes()
+        return codes_of()
     if publication.policy_hash and loaded.hash != publication.policy_hash:
         log.warning("policy %s has changed since run %s scored with it", ref,
                     publication.run_id)
-    return quality_codes(loaded)
+    return loaded.codes
 
 
 def _plain(value: Any) -> Any:
@@ -223,7 +227,7 @@ def _escaped_for_docs(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def run_suite(frames: Mapping[str, pd.DataFrame], codes: QualityCodes,
+def run_suite(frames: Mapping[str, pd.DataFrame], codes: PolicyCodes,
               parameters: Mapping[str, Any], docs_dir: Path, run_name: str) -> dict[str, Any]:
     """Validate every table of `frames` against its suite; write the Data Docs to `docs_dir`
     (replacing what was there); return the summary recorded on the run."""
@@ -380,26 +384,9 @@ def _refuse_foreign_docs_dir(docs_dir: Path) -> None:
                                 f"<reports>/{DATA_DOCS_FOLDER}/")
 
 
-def record_quality(engine: Engine, run_id: str, summary: Mapping[str, Any]) -> None:
-    """Put the suite's verdict on the run; its status (`published`) is left as it is."""
-    status = summary["status"]
-    if status not in QUALITY_STATUSES:
-        raise ValueError(f"quality status must be one of {QUALITY_STATUSES}, not {status!r}")
-    with warehouse.write_transaction(engine) as conn:
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        result = conn.execute(
-            sa.update(runs).where(runs.c.run_id == run_id).values(
-                quality_status=status,
-                quality_checked_at=warehouse.utcnow(),
-                quality_summary=json.dumps(summary, ensure_ascii=False),
-            )
-        )
-        if result.rowcount != 1:
-            raise ValueError(f"no pipeline_run row for run {run_id}")
-
-
 def check_publication(engine: Engine, agency_code: str, period_id: str,
-                      reports_dir: str | Path, policy: str | None = None) -> dict[str, Any]:
+                      reports_dir: str | Path,
+                      policy: Policy | str | None = None) -> dict[str, Any]:
     """Run the suite over the agency-period's current publication, write its Data Docs, record
     the verdict on the publishing run. Returns the summary, with `run_id` added."""
     period_id = Period.parse(period_id).id
@@ -419,19 +406,9 @@ def check_publication(engine: Engine, agency_code: str, period_id: str,
     )
     summary = {"run_id": publication.run_id, "checked_at": warehouse.utcnow().isoformat(
         timespec="seconds"), **summary}
-    record_quality(engine, publication.run_id, summary)
+    run_ledger.record_quality(engine, publication.run_id, summary)
     level = logging.INFO if summary["status"] == "passed" else logging.WARNING
     log.log(level, "quality of %s %s (run %s): %s, %d of %d expectations failed; Data Docs %s",
             agency_code, period_id, publication.run_id, summary["status"], summary["failed"],
             summary["evaluated"], summary["data_docs"])
     return summary
-
-
-def recorded_quality(engine: Engine, run_id: str) -> dict[str, Any] | None:
-    """The suite's summary recorded on a run, or None if it was never checked."""
-    with engine.connect() as conn:
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        text = conn.execute(
-            sa.select(runs.c.quality_summary).where(runs.c.run_id == run_id)
-        ).scalar_one_or_none()
-    return json.loads(text) if text else None

@@ -18,10 +18,15 @@ from typing import Any
 import pandas as pd
 
 from kinerja.period import Period
+from kinerja.policy import default_policy
 
 # Labels -----------------------------------------------------------------------------------------
+# The codes and their order come from the policy's typed rules (`Policy.codes`); what is written
+# here is only their Indonesian wording and colours, keyed by code (tests/unit/test_report_text.py
+# checks that every code of every shipped policy has its wording).
 
-PREDIKAT_ORDER = ("SANGAT_BAIK", "BAIK", "BUTUH_PERBAIKAN", "KURANG", "SANGAT_KURANG")
+_CODES = default_policy().codes
+PREDIKAT_ORDER: tuple[str, ...] = _CODES.predikat
 PREDIKAT_LABELS = {
     "SANGAT_BAIK": "Sangat Baik",
     "BAIK": "Baik",
@@ -36,7 +41,7 @@ PREDIKAT_COLORS = {
     "KURANG": "#e8762c",
     "SANGAT_KURANG": "#c62828",
 }
-ORG_PREDIKAT_ORDER = ("ISTIMEWA", "BAIK", "BUTUH_PERBAIKAN", "KURANG", "SANGAT_KURANG")
+ORG_PREDIKAT_ORDER: tuple[str, ...] = _CODES.org_predikat
 ORG_PREDIKAT_LABELS = {
     "ISTIMEWA": "Istimewa",
     "BAIK": "Baik",

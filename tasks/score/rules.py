@@ -64,6 +64,25 @@ class CurveRule:
 
 
 @dataclass(frozen=True)
+class PolicyCodes:
+    """What a policy allows in the published tables: the code set of every code column and the
+    bounds of the scores (scoring.md; warehouse.md's columns). The output schemas
+    (schemas/outputs.py), the quality suite (schemas/quality.py) and the reports' code orders
+    derive from it, so no second copy of the policy's codes exists."""
+
+    ratings: tuple[str, ...]
+    predikat: tuple[str, ...]
+    org_predikat: tuple[str, ...]  # thresholds' predikat, highest first, then `otherwise`
+    rules: tuple[str, ...]  # distribution-curve rule names, first appearance order
+    # joined in the rule table's order (KURANG,BUTUH_PERBAIKAN for K_BP_MIN), not predikat order
+    predikat_sets: tuple[str, ...]
+    sanctions: tuple[str, ...]  # most severe first
+    aspects: tuple[str, ...]
+    score_max: float  # the highest score any component can reach
+    discipline_max: float
+
+
+@dataclass(frozen=True)
 class ScoringRules:
     attendance: AttendanceRules
     achievement: AchievementRules
@@ -85,9 +104,31 @@ class ScoringRules:
     consecutive_absence_days: int
     consecutive_absence_sanction: str
 
+    @property
+    def codes(self) -> PolicyCodes:
+        """The code sets and score bounds these rules produce (`PolicyCodes`)."""
+        discipline_max = self.attendance.monthly_base
+        return PolicyCodes(
+            ratings=tuple(self.rating_points),
+            predikat=self.predikat,
+            org_predikat=tuple(name for _, name in self.org_thresholds) + (self.org_otherwise,),
+            rules=tuple(dict.fromkeys(r.rule for r in self.curve)),
+            predikat_sets=tuple(dict.fromkeys(",".join(r.predikat_set) for r in self.curve)),
+            sanctions=tuple(sanction for _, sanction in self.sanction_bands),
+            aspects=self.behavior_aspects,
+            score_max=max([self.achievement.upper, discipline_max,
+                           *self.rating_points.values()]),
+            discipline_max=discipline_max,
+        )
+
     @classmethod
     def from_policy(cls, policy: Any) -> ScoringRules:
-        """From a `kinerja.policy.Policy` or its `rules` mapping."""
+        """From a `kinerja.policy.Policy` (its rules, parsed once and kept on it), its `rules`
+        mapping, or rules already parsed."""
+        if isinstance(policy, ScoringRules):
+            return policy
+        if isinstance(getattr(policy, "scoring", None), ScoringRules):
+            return policy.scoring
         rules = getattr(policy, "rules", policy)
         name = rules.get("name", "?") if isinstance(rules, Mapping) else "?"
         try:

@@ -25,7 +25,7 @@ from tasks.warehouse.changes import (
     field_rank,
     source_file_changes,
 )
-from tasks.warehouse.run_ledger import current_run
+from tasks.warehouse.run_ledger import current_run_id, replaced_run_id, run_record
 
 LOG_COLUMNS = ("nip", "name", "unit_code", "unit_name", "field", "old_value", "new_value")
 
@@ -113,56 +113,6 @@ class RunChanges:
                 for r in self.files.itertuples(index=False)
             ],
         }
-
-
-def run_record(engine: Engine, run_id: str) -> dict[str, Any] | None:
-    """The pipeline_run row of `run_id` as a dict, or None."""
-    with engine.connect() as conn:
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
-    return dict(row) if row is not None else None
-
-
-def latest_published_run(engine: Engine, agency_code: str, period_id: str) -> str | None:
-    """The run whose rows are the agency-period's current publication, or None."""
-    run = current_run(engine, agency_code, period_id)
-    return None if run is None else str(run["run_id"])
-
-
-def replaced_run_id(engine: Engine, run_id: str) -> str | None:
-    """The run whose publication `run_id` replaced (or, for a run that did not publish, would
-    have replaced): the run of the history rows it superseded, else the agency-period's latest
-    run published before it started."""
-    with engine.connect() as conn:
-        history = warehouse.reflect_table(conn, "fact_appraisal_history")
-        superseded = conn.execute(
-            sa.select(history.c.run_id)
-            .where(history.c.superseded_by_run_id == run_id)
-            .limit(1)
-        ).scalar_one_or_none()
-        if superseded is not None:
-            return str(superseded)
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        this = conn.execute(
-            sa.select(runs.c.agency_code, runs.c.period_id, runs.c.started_at).where(
-                runs.c.run_id == run_id
-            )
-        ).first()
-        if this is None:
-            return None
-        # A run that published after `run_id` started was not replaced by it.
-        return conn.execute(
-            sa.select(runs.c.run_id)
-            .where(
-                runs.c.agency_code == this.agency_code,
-                runs.c.period_id == this.period_id,
-                runs.c.status == "published",
-                runs.c.run_id != run_id,
-                runs.c.finished_at <= this.started_at,
-            )
-            .order_by(runs.c.finished_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
 
 
 def change_log(engine: Engine, run_id: str) -> pd.DataFrame:
@@ -255,7 +205,7 @@ def preview_changes(
     that differ from the current publication's. `engine` None stands for a warehouse that does
     not exist yet. `employees` and `units` are the run's accepted master frames."""
     run = {"run_id": None, "agency_code": agency_code, "period_id": period_id, "dry_run": True}
-    replaced = latest_published_run(engine, agency_code, period_id) if engine else None
+    replaced = current_run_id(engine, agency_code, period_id) if engine else None
     none = pd.DataFrame(columns=["dataset", "path", "sha256"])
     if replaced is None:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in LOG_COLUMNS})

@@ -424,20 +424,6 @@ def agency_name(db: Engine | Connection, agency_code: str) -> str | None:
                       .where(agencies.c.agency_code == agency_code)).scalar_one_or_none()
 
 
-def latest_published_period(db: Engine | Connection, agency_code: str) -> str | None:
-    """The agency's latest period with a published run, or None if it has none."""
-    if isinstance(db, Engine):
-        with db.connect() as conn:
-            return latest_published_period(conn, agency_code)
-    runs = reflect_table(db, "pipeline_run")
-    # period ids (YYYY-Sn) sort as text in time order.
-    return db.execute(
-        sa.select(sa.func.max(runs.c.period_id)).where(
-            runs.c.agency_code == agency_code, runs.c.status == "published"
-        )
-    ).scalar_one()
-
-
 def load_prior(
     engine: Engine, agency_code: str, period: Period
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

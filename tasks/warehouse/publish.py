@@ -1,8 +1,9 @@
 """Publication of one agency-period to the warehouse, in one transaction (warehouse.md).
 
-A run's life on record: `start_run` (status `running`), `record_validation` (lineage and
-quarantine), then `publish_period` (status `published`) or `fail_run` (status `failed`). Each is
-its own transaction, so a failure is on record even when the publication rolled back. A
+A run's life on record (tasks/warehouse/run_ledger.py): `run_ledger.start_run` (status
+`running`), `record_validation` here (lineage and quarantine), then `publish_period` here (status
+`published`) or `run_ledger.fail_run` (status `failed`). Each is its own transaction, so a failure
+is on record even when the publication rolled back. A
 publication that replaces an earlier one also moves the earlier fact_appraisal rows to history
 and writes the change log (`_supersede`), in the same transaction.
 
@@ -15,8 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -27,7 +27,7 @@ from kinerja import faults
 from kinerja.period import Period
 from schemas.outputs import FACT_TABLES
 from tasks.warehouse import database as warehouse
-from tasks.warehouse import loader
+from tasks.warehouse import loader, run_ledger
 from tasks.warehouse.changes import appraisal_changes, employee_outcomes
 from tasks.warehouse.dimensions import build_dim_employee, build_dim_period, build_dim_unit
 from tasks.warehouse.run_lock import LockToken, check_held
@@ -35,156 +35,7 @@ from tasks.warehouse.run_lock import LockToken, check_held
 log = logging.getLogger(__name__)
 
 DIMENSION_TABLES = ("dim_agency", "dim_period", "dim_unit", "dim_employee")
-RUN_KINDS = ("scheduled", "manual", "backfill")
-COUNT_COLUMNS = ("rows_read", "rows_accepted", "rows_quarantined")
 
-
-
-# Runs -----------------------------------------------------------------------------------------
-
-
-def start_run(
-    engine: Engine,
-    *,
-    run_id: str,
-    agency_code: str,
-    period_id: str,
-    flow_run_id: str | None,
-    kind: str,
-    policy_name: str | None,
-    policy_hash: str | None,
-    code_version: str | None,
-    failed: str | None = None,
-) -> None:
-    """Record a new run as `running`, or, with `failed` (the reason), as a run that failed
-    before it could start (it did not get the run lock, or was interrupted while waiting).
-
-    Calling it again for a run that is still running with the same agency and period does
-    nothing, so a retried Prefect task whose first attempt did commit does not fail.
-    """
-    period_id = Period.parse(period_id).id
-    if kind not in RUN_KINDS:
-        raise ValueError(f"run kind must be one of {', '.join(RUN_KINDS)}, not {kind!r}")
-    with warehouse.write_transaction(engine) as conn:
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        existing = conn.execute(
-            sa.select(runs.c.agency_code, runs.c.period_id, runs.c.status).where(
-                runs.c.run_id == run_id
-            )
-        ).first()
-        if existing is not None:
-            if tuple(existing) == (agency_code, period_id, "failed" if failed else "running"):
-                return
-            raise ValueError(
-                f"run {run_id} already exists ({existing.agency_code} {existing.period_id}, "
-                f"{existing.status})"
-            )
-        now = warehouse.utcnow()
-        conn.execute(
-            sa.insert(runs).values(
-                run_id=run_id,
-                agency_code=agency_code,
-                period_id=period_id,
-                flow_run_id=flow_run_id,
-                kind=kind,
-                started_at=now,
-                status="failed" if failed else "running",
-                finished_at=now if failed else None,
-                message=failed,
-                policy_name=policy_name,
-                policy_hash=policy_hash,
-                code_version=code_version,
-            )
-        )
-
-
-def fail_run(
-    engine: Engine, run_id: str, message: str, *, record: Mapping[str, Any] | None = None
-) -> None:
-    """Record that the run failed, and why.
-
-    A run that already published keeps status `published` (its rows are the live publication,
-    and `latest_published_period` must keep counting it); only the message is recorded then.
-    A run not on record yet (it failed before it held its lock) is recorded as failed from
-    `record`, the keyword arguments of `start_run`.
-    """
-    with warehouse.write_transaction(engine) as conn:
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        status = conn.execute(
-            sa.select(runs.c.status).where(runs.c.run_id == run_id)
-        ).scalar_one_or_none()
-        if status is None:
-            if record is None:
-                raise ValueError(f"no pipeline_run row for run {run_id}")
-        elif status == "published":
-            log.warning("run %s failed after it published: %s", run_id, message)
-            conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(message=message))
-        else:
-            conn.execute(sa.update(runs).where(runs.c.run_id == run_id).values(
-                status="failed", finished_at=warehouse.utcnow(), message=message))
-    if status is None:
-        start_run(engine, **{**dict(record or {}), "run_id": run_id}, failed=message)
-
-
-def abandon_runs(
-    engine: Engine, agency_code: str, period_id: str, *, by_run_id: str
-) -> list[str]:
-    """Mark `failed` every other run of the agency-period still on record as `running`, and
-    return their run ids.
-
-    Only the holder of the agency-period's run lock may call this: a run records itself as
-    running only once it holds the lock, so any other running row belongs to a run whose process
-    or lock ended without recording it (killed, a machine that went down).
-    """
-    period_id = Period.parse(period_id).id
-    with warehouse.write_transaction(engine) as conn:
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        stale = conn.execute(
-            sa.select(runs.c.run_id, runs.c.started_at)
-            .where(runs.c.agency_code == agency_code, runs.c.period_id == period_id,
-                   runs.c.status == "running", runs.c.run_id != by_run_id)
-            .order_by(runs.c.started_at)
-        ).all()
-        for run_id, _ in stale:
-            conn.execute(
-                sa.update(runs)
-                .where(runs.c.run_id == run_id, runs.c.status == "running")
-                .values(status="failed", finished_at=warehouse.utcnow(),
-                        message=f"abandoned: still running when run {by_run_id} took the run "
-                                "lock, so its process or its lock had ended")
-            )
-    return [run_id for run_id, _ in stale]
-
-
-def finished_runs(
-    engine: Engine, agency_code: str, period_id: str, run_ids: list[str]
-) -> list[str]:
-    """Those of `run_ids` that are runs of the agency-period which published or were abandoned:
-    runs whose work folder nobody needs any more (a failed run's stays for diagnosis)."""
-    return _runs_among(
-        engine, run_ids,
-        lambda runs: (runs.c.agency_code == agency_code,
-                      runs.c.period_id == Period.parse(period_id).id,
-                      sa.or_(runs.c.status == "published",
-                             runs.c.message.like("abandoned:%"))))
-
-
-def expired_failed_runs(engine: Engine, run_ids: list[str], finished_before: datetime) -> list[str]:
-    """Those of `run_ids` that failed and finished before `finished_before`, of any agency and
-    period: runs whose work folder was kept for diagnosis long enough."""
-    return _runs_among(engine, run_ids, lambda runs: (runs.c.status == "failed",
-                                                      runs.c.finished_at < finished_before))
-
-
-def _runs_among(engine: Engine, run_ids: list[str],
-                where: Callable[[sa.Table], tuple[Any, ...]]) -> list[str]:
-    if not run_ids:
-        return []
-    with engine.connect() as conn:
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        return list(conn.execute(
-            sa.select(runs.c.run_id).where(runs.c.run_id.in_(run_ids), *where(runs))
-        ).scalars())
 
 
 # Lineage and quarantine -----------------------------------------------------------------------
@@ -202,10 +53,7 @@ def record_validation(
     two runs read the same sources exactly when their fingerprints match.
     """
     with warehouse.write_transaction(engine) as conn:
-        runs = warehouse.reflect_table(conn, "pipeline_run")
-        run = conn.execute(
-            sa.select(runs.c.agency_code, runs.c.period_id).where(runs.c.run_id == run_id)
-        ).first()
+        run = run_ledger.run_record(conn, run_id)
         if run is None:
             raise ValueError(f"no pipeline_run row for run {run_id}: call start_run first")
         files = _with_columns(
@@ -216,18 +64,14 @@ def record_validation(
             "quarantine",
             quarantine,
             {"run_id": run_id},
-            defaults={"agency_code": run.agency_code, "period_id": run.period_id},
+            defaults={"agency_code": run["agency_code"], "period_id": run["period_id"]},
         )
         for name in ("source_file", "quarantine"):
             target = warehouse.reflect_table(conn, name)
             conn.execute(sa.delete(target).where(target.c.run_id == run_id))
         loader.load_frame(conn, "source_file", files)
         loader.load_frame(conn, "quarantine", rejected)
-        conn.execute(
-            sa.update(runs)
-            .where(runs.c.run_id == run_id)
-            .values(source_fingerprint=source_fingerprint(files))
-        )
+        run_ledger.set_source_fingerprint(conn, run_id, source_fingerprint(files))
 
 
 def source_fingerprint(source_files: pd.DataFrame) -> str:
@@ -287,7 +131,7 @@ def publish_period(
     with warehouse.write_transaction(engine) as conn:
         _lock_agency(conn, agency_code)
         faults.point("publish.begun")
-        if _run_status(conn, run_id, agency_code, period) == "published":
+        if run_ledger.publishable_status(conn, run_id, agency_code, period) == "published":
             # A retried task whose first attempt committed but lost the acknowledgement; a later
             # run may have re-published the period since, which must not be overwritten.
             log.warning("run %s is already published; nothing to do", run_id)
@@ -299,7 +143,7 @@ def publish_period(
         if agency_name is None:
             agency_name = warehouse.agency_name(conn, agency_code) or agency_code
             dimensions["dim_agency"] = dimensions["dim_agency"].assign(agency_name=agency_name)
-        latest = warehouse.latest_published_period(conn, agency_code)
+        latest = run_ledger.latest_published_period(conn, agency_code)
         is_latest = latest is None or period.id >= latest
         _upsert_dimensions(conn, dimensions, period, update=is_latest)
         faults.point("publish.dimensions")
@@ -311,7 +155,7 @@ def publish_period(
         _replace_facts(conn, agency_code, period, frames)
         faults.point("publish.facts")
         check_held(conn, run_lock)
-        _mark_published(conn, run_id, counts)
+        run_ledger.mark_published(conn, run_id, counts)
         faults.point("publish.before_commit")
     faults.point("publish.committed")
     log.info(
@@ -334,25 +178,6 @@ def _lock_agency(conn: Connection, agency_code: str) -> None:
             sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"kinerja.publish:{agency_code}"},
         )
-
-
-def _run_status(conn: Connection, run_id: str, agency_code: str, period: Period) -> str:
-    """The run's status; raises unless it belongs to this agency-period and may publish."""
-    runs = warehouse.reflect_table(conn, "pipeline_run")
-    run = conn.execute(
-        sa.select(runs.c.agency_code, runs.c.period_id, runs.c.status).where(
-            runs.c.run_id == run_id
-        )
-    ).first()
-    if run is None:
-        raise ValueError(f"no pipeline_run row for run {run_id}: call start_run first")
-    if (run.agency_code, run.period_id) != (agency_code, period.id):
-        raise ValueError(
-            f"run {run_id} is for {run.agency_code} {run.period_id}, not {agency_code} {period.id}"
-        )
-    if run.status == "failed":
-        raise ValueError(f"run {run_id} is failed, not running")
-    return str(run.status)
 
 
 def _fact_frame(
@@ -416,9 +241,8 @@ def _upsert_dimensions(
                 # A NIP is national: an employee who moved here from an agency that has already
                 # published a later period keeps that agency's newer row.
                 statement += (
-                    " WHERE dim_employee.agency_code = excluded.agency_code OR NOT EXISTS ("
-                    "SELECT 1 FROM pipeline_run AS r WHERE r.agency_code = dim_employee.agency_code"
-                    " AND r.status = 'published' AND r.period_id > :period_id)"
+                    " WHERE dim_employee.agency_code = excluded.agency_code OR NOT "
+                    + run_ledger.published_later_sql("dim_employee.agency_code", ":period_id")
                 )
         else:
             statement += "DO NOTHING"
@@ -454,7 +278,8 @@ def _supersede(
         )
         for table in (appraisal, followup)
     }
-    if old["fact_appraisal"].empty and not _published_before(conn, run_id, agency_code, period):
+    if old["fact_appraisal"].empty and not run_ledger.published_before(
+            conn, run_id, agency_code, period):
         return None
     # Server-side copy: the replaced rows never leave the database, so history holds exactly
     # what was published (and loader.load_frame stays the path of this run's own rows).
@@ -478,23 +303,6 @@ def _supersede(
     return loader.load_frame(conn, "appraisal_change", changes)
 
 
-def _published_before(conn: Connection, run_id: str, agency_code: str, period: Period) -> bool:
-    runs = warehouse.reflect_table(conn, "pipeline_run")
-    return (
-        conn.execute(
-            sa.select(runs.c.run_id)
-            .where(
-                runs.c.agency_code == agency_code,
-                runs.c.period_id == period.id,
-                runs.c.status == "published",
-                runs.c.run_id != run_id,
-            )
-            .limit(1)
-        ).first()
-        is not None
-    )
-
-
 def _replace_facts(
     conn: Connection, agency_code: str, period: Period, frames: Mapping[str, pd.DataFrame]
 ) -> None:
@@ -508,25 +316,6 @@ def _replace_facts(
         loader.load_frame(conn, name, frames[name])
         if name == FACT_TABLES[0]:
             faults.point("publish.first_fact")
-
-
-def _mark_published(conn: Connection, run_id: str, counts: Mapping[str, int]) -> None:
-    unknown = sorted(set(counts) - set(COUNT_COLUMNS))
-    if unknown:
-        raise ValueError(f"unknown counts {unknown}: expected {', '.join(COUNT_COLUMNS)}")
-    runs = warehouse.reflect_table(conn, "pipeline_run")
-    result = conn.execute(
-        sa.update(runs)
-        .where(runs.c.run_id == run_id, runs.c.status == "running")
-        .values(
-            status="published",
-            finished_at=warehouse.utcnow(),
-            **{c: None if counts.get(c) is None else int(counts[c]) for c in COUNT_COLUMNS},
-        )
-    )
-    # Guards against a concurrent fail_run between _run_status and here.
-    if result.rowcount != 1:
-        raise RuntimeError(f"run {run_id} stopped being a running run during its publication")
 
 
 # Loading --------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from sqlalchemy.engine import Connection
 
 from tasks.run_log import run_logger
 from tasks.warehouse import database as warehouse
+from tasks.warehouse import run_ledger
 
 log = logging.getLogger(__name__)
 
@@ -250,15 +251,7 @@ def running_runs(url: str, agency_code: str, period_id: str,
     unreadable warehouse gives an empty list, the lock itself does not depend on it)."""
     engine = warehouse.make_engine(url)
     try:
-        with engine.connect() as conn:
-            runs = warehouse.reflect_table(conn, "pipeline_run")
-            rows = conn.execute(
-                sa.select(runs.c.run_id, runs.c.flow_run_id, runs.c.kind, runs.c.started_at)
-                .where(runs.c.agency_code == agency_code, runs.c.period_id == period_id,
-                       runs.c.status == "running", runs.c.run_id != (exclude_run_id or ""))
-                .order_by(runs.c.started_at)
-            ).mappings().all()
-        return [dict(r) for r in rows]
+        return run_ledger.running_runs(engine, agency_code, period_id, exclude_run_id)
     except (sa.exc.SQLAlchemyError, ValueError):
         return []
     finally:

@@ -17,7 +17,8 @@ from tasks.explain.derive import Explainer, Lineage
 from tasks.explain.sources import evidence_from
 from tasks.score import score_period
 from tasks.sources.extract import extract_dataset
-from tasks.warehouse.publish import publish_period, record_validation, start_run
+from tasks.warehouse.publish import publish_period, record_validation
+from tasks.warehouse.run_ledger import start_run
 from tests.landing import NIP_A, NIP_B, NIP_C, write_period
 from tests.unit.test_explain_derive import Landing
 

@@ -17,14 +17,10 @@ from typer.testing import CliRunner
 from kinerja.cli import app
 from kinerja.period import Period
 from tasks.warehouse import loader
-from tasks.warehouse.change_log import (
-    change_log,
-    latest_published_run,
-    replaced_run_id,
-    run_changes,
-)
+from tasks.warehouse.change_log import change_log, run_changes
 from tasks.warehouse.database import read_table
-from tasks.warehouse.publish import fail_run, publish_period, record_validation, start_run
+from tasks.warehouse.publish import publish_period, record_validation
+from tasks.warehouse.run_ledger import current_run_id, fail_run, replaced_run_id, start_run
 from tests.integration.test_publish import NIPS, employees_frame, make_facts, units_frame
 
 A, B = "3374", "1174"
@@ -111,7 +107,7 @@ def test_republication_keeps_history_and_logs_each_changed_value(engine: sa.Engi
                                   check_exact=True)
     assert change_rows(engine, "r2") == EXPECTED
     assert replaced_run_id(engine, "r2") == "r1"
-    assert latest_published_run(engine, A, P) == "r2"
+    assert current_run_id(engine, A, P) == "r2"
 
     found = run_changes(engine, "r2")
     assert found.change_rows == len(EXPECTED) and found.employees_changed == 4

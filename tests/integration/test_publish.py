@@ -18,7 +18,6 @@ from kinerja.period import Period
 from tasks.warehouse import loader
 from tasks.warehouse.database import (
     ensure_schema,
-    latest_published_period,
     load_prior,
     make_engine,
     migrations,
@@ -28,11 +27,10 @@ from tasks.warehouse.database import (
 from tasks.warehouse.publish import (
     DIMENSION_TABLES,
     FACT_TABLES,
-    fail_run,
     publish_period,
     record_validation,
-    start_run,
 )
+from tasks.warehouse.run_ledger import fail_run, latest_published_period, start_run
 
 A, B = "3374", "1174"
 # Every migration of sql/migrations/, in order: a fresh warehouse gets all of them at once.

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kinerja.cli import app
-from schemas.quality import QUALITY_TABLES, quality_codes, quality_frames, suite_name
+from kinerja.policy import codes_of
+from schemas.quality import QUALITY_TABLES, quality_frames, suite_name
 from tasks.reporting.check import data_docs_dir, read_quality_tables, run_suite
 from tasks.reporting.report import snapshot
 from tasks.warehouse.database import make_engine
@@ -149,7 +150,7 @@ def test_suite_catches_keys_counts_codes_and_shares(run, tmp_path):
 
     parameters = {"run_id": [run.summary["run_id"]],
                   "employees_accepted": len(followup), "units_accepted": 0}
-    summary = run_suite(quality_frames(tables), quality_codes(), parameters,
+    summary = run_suite(quality_frames(tables), codes_of(), parameters,
                         data_docs_dir(tmp_path, "3374", "2025-S1"), run_name="test")
     assert summary["status"] == "failed"
     failed = {(f["table"], f["expectation"], f["column"]) for f in summary["failures"]}

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from schemas.quality import QUALITY_TABLES, build_suites, quality_codes, quality_frames
+from kinerja.policy import codes_of
+from schemas.quality import QUALITY_TABLES, build_suites, quality_frames
 from tasks.reporting import check
 from tasks.reporting.check import _escaped_for_docs, data_docs_dir, read_quality_tables, run_suite
 from tasks.reporting.expectations import passing_result
@@ -49,7 +50,7 @@ def gx_results(frames: dict[str, pd.DataFrame], parameters: dict) -> dict[str, l
     """Every table validated by GX alone: its per-expectation results."""
     context = gx.get_context(mode="ephemeral")
     source = context.data_sources.add_pandas("reference")
-    suites = build_suites(quality_codes())
+    suites = build_suites(codes_of())
     out = {}
     for table in QUALITY_TABLES:
         suite = context.suites.add(gx.ExpectationSuite(name=f"ref.{table}",
@@ -131,7 +132,7 @@ def test_a_check_through_the_fast_path_records_what_gx_records(run, tables, tmp_
                                                                monkeypatch):
     frames = quality_frames(tables)
     parameters = parameters_of(run, tables)
-    fast = run_suite(frames, quality_codes(), parameters,
+    fast = run_suite(frames, codes_of(), parameters,
                      data_docs_dir(tmp_path / "fast", AGENCY, PERIOD), run_name="same")
 
     def gx_only(definition, frame, parameters, run_id):
@@ -140,7 +141,7 @@ def test_a_check_through_the_fast_path_records_what_gx_records(run, tables, tmp_
                               result_format="SUMMARY", run_id=run_id)
 
     monkeypatch.setattr(check, "_validate", gx_only)
-    slow = run_suite(frames, quality_codes(), parameters,
+    slow = run_suite(frames, codes_of(), parameters,
                      data_docs_dir(tmp_path / "slow", AGENCY, PERIOD), run_name="same")
     assert fast["status"] == slow["status"] == "passed"
     for key in ("evaluated", "successful", "failed", "tables", "failures", "expectations"):

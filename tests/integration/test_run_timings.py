@@ -6,7 +6,7 @@ from __future__ import annotations
 from flows.semester import semester_appraisal
 from kinerja.synthetic import generate_landing
 from tasks.warehouse.database import make_engine
-from tasks.warehouse.run_timings import recorded_timings
+from tasks.warehouse.run_ledger import recorded_timings
 
 STEPS = ["start", "extract+validate", "record-validation", "score", "publish", "check",
          "report", "finish", "run"]

@@ -106,7 +106,7 @@ def publish_only(warehouse_url: str, run_id: str, agency_code: str, period_id: s
     """The flow's publishing step alone, on a work folder another run staged: take the run lock,
     record the run as running, publish with the lock's token, release."""
     from tasks import steps
-    from tasks.warehouse import publish
+    from tasks.warehouse import run_ledger
     from tasks.warehouse.database import make_engine
     from tasks.warehouse.run_lock import RunLock
 
@@ -115,7 +115,7 @@ def publish_only(warehouse_url: str, run_id: str, agency_code: str, period_id: s
                    poll_seconds=0.1)
     lock.acquire()
     engine = make_engine(warehouse_url)
-    publish.start_run(engine, run_id=run_id, agency_code=agency_code, period_id=period_id,
+    run_ledger.start_run(engine, run_id=run_id, agency_code=agency_code, period_id=period_id,
                       flow_run_id=None, kind="manual", policy_name=None, policy_hash=None,
                       code_version=None)
     engine.dispose()

@@ -63,7 +63,7 @@ def partitioned(folder: Path, work_root: Path, rows: int) -> tuple[list[dict], s
         empty = ScoringInputs(AGENCY, PERIOD, *[pd.DataFrame()] * 8)
         work.write("prior", "absent_days", empty.prior_absent_days)
         work.write("prior", "predikat", empty.prior_predikat)
-        steps.score.fn(AGENCY, PERIOD.id, POLICY_NAME, str(work_root))
+        steps.score.fn(AGENCY, PERIOD.id, load_policy(POLICY_NAME), str(work_root))
     return summaries, work
 
 

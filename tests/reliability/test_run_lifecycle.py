@@ -30,7 +30,7 @@ from flows.semester import semester_appraisal
 from kinerja import faults, interrupts
 from kinerja.synthetic import generate_landing
 from schemas.outputs import FACT_TABLES
-from tasks.warehouse import publish
+from tasks.warehouse import run_ledger
 from tasks.warehouse.database import ensure_schema, make_engine
 from tasks.warehouse.run_lock import RunInProgressError, RunLock, RunLockLost, check_held, lock_key
 from tests.reliability import _forked_runs
@@ -244,7 +244,7 @@ def test_a_stale_running_run_is_abandoned_and_never_named_as_the_lock_holder(
     engine = make_engine(url)
     ensure_schema(engine)
     # A run killed earlier: on record as running, its work folder left behind.
-    publish.start_run(engine, run_id="killed-earlier", agency_code=AGENCY, period_id=PERIOD,
+    run_ledger.start_run(engine, run_id="killed-earlier", agency_code=AGENCY, period_id=PERIOD,
                       flow_run_id=None, kind="manual", policy_name=None, policy_hash=None,
                       code_version=None)
     engine.dispose()

@@ -12,7 +12,7 @@ import pytest
 from kinerja.config import DEFAULT_WORK, default_work, load_settings
 from kinerja.period import Period
 from tasks import steps
-from tasks.warehouse import publish as publisher
+from tasks.warehouse import run_ledger
 from tasks.warehouse.database import ensure_schema, load_prior, make_engine, utcnow
 from tasks.warehouse.preview import overlay_prior, quarantine_preview
 
@@ -108,8 +108,8 @@ def test_old_work_folders_of_failed_runs_and_dry_runs_are_removed(tmp_path):
               "flow_run_id": None}
     days_ago = {"old": 30, "recent": 2}
     for name, days in days_ago.items():
-        publisher.start_run(engine, run_id=f"failed-{name}", **record)
-        publisher.fail_run(engine, f"failed-{name}", "boom")
+        run_ledger.start_run(engine, run_id=f"failed-{name}", **record)
+        run_ledger.fail_run(engine, f"failed-{name}", "boom")
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 "UPDATE pipeline_run SET finished_at = ? WHERE run_id = ?",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from kinerja.policy import POLICY_DIR, load_policy
+from tasks.reporting import report_text as rt
 from tasks.reporting.report_text import (
     format_share_short,
     format_timestamp,
@@ -112,3 +114,21 @@ def test_times_are_shown_in_wib_and_shares_without_needless_decimals():
     assert format_share_short(0.25) == "25%"
     assert format_share_short(0.8236) == "82,4%"
     assert format_share_short(1 / 3) == "33,3%"
+
+
+@pytest.mark.parametrize("policy_file", sorted(POLICY_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_code_of_every_shipped_policy_has_its_indonesian_wording(policy_file):
+    codes = load_policy(policy_file).codes
+    wording = {
+        "predikat": (codes.predikat, rt.PREDIKAT_LABELS, rt.PREDIKAT_COLORS),
+        "org_predikat": (codes.org_predikat, rt.ORG_PREDIKAT_LABELS, rt.ORG_PREDIKAT_COLORS),
+        "ratings": (codes.ratings, rt.RATING_LABELS),
+        "aspects": (codes.aspects, rt.ASPECT_LABELS),
+        "sanctions": (codes.sanctions, rt.SANCTION_LABELS, rt.SANCTION_LEVELS),
+    }
+    missing = {kind: [code for code in entry[0] for table in entry[1:] if code not in table]
+               for kind, entry in wording.items()}
+    assert missing == {kind: [] for kind in wording}
+    # the reports list predikat in the policy's order, not a copy of it
+    assert load_policy().codes.predikat == rt.PREDIKAT_ORDER
+    assert load_policy().codes.org_predikat == rt.ORG_PREDIKAT_ORDER

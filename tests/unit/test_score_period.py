@@ -3,12 +3,14 @@ employee computed by hand through every table."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pandera.errors
 import pytest
 
-from schemas.outputs import FACT_COLUMNS, OUTPUT_SCHEMAS, output_schemas, validate_facts
+from schemas.outputs import FACT_COLUMNS, output_schemas, validate_facts
 from tasks.score import FACT_TABLES, ScoringInputs, score_period
 from tests.unit.test_score_support import DA, POLICY, S1, SE, TEXT, by_nip, inputs, nip
 
@@ -95,14 +97,14 @@ def test_schemas_reject_bad_frames():
     bad = facts["fact_predikat_distribution"].copy()
     bad.loc[0, "share"] = 1.5
     with pytest.raises(pandera.errors.SchemaErrors):
-        OUTPUT_SCHEMAS["fact_predikat_distribution"].validate(bad, lazy=True)
+        output_schemas()["fact_predikat_distribution"].validate(bad, lazy=True)
     bad = facts["fact_appraisal"].copy()
     bad.loc[0, "status"] = "RATED"
     with pytest.raises(pandera.errors.SchemaErrors):
-        OUTPUT_SCHEMAS["fact_appraisal"].validate(bad, lazy=True)
+        output_schemas()["fact_appraisal"].validate(bad, lazy=True)
     bad = pd.concat([facts["fact_followup"], facts["fact_followup"].iloc[:1]], ignore_index=True)
     with pytest.raises(pandera.errors.SchemaErrors):  # duplicate key
-        OUTPUT_SCHEMAS["fact_followup"].validate(bad, lazy=True)
+        output_schemas()["fact_followup"].validate(bad, lazy=True)
     bad = facts["fact_followup"].copy()
     bad["training_needs"] = bad["training_needs"].astype(object)
     with pytest.raises(TypeError, match="dtypes"):
@@ -187,7 +189,13 @@ def test_empty_sources():
 
 
 def test_schemas_from_another_policy_use_its_codes():
-    rules = {**POLICY.rules, "predikat": ["A", "B", "C", "D", "E"]}
+    # The same policy with its predikat renamed everywhere they appear (matrix, curve, followup):
+    # the typed rules refuse a policy whose codes do not agree with each other.
+    text = json.dumps(POLICY.rules)
+    for old, new in zip(POLICY.rules["predikat"], "ABCDE", strict=True):
+        text = text.replace(json.dumps(old), json.dumps(new))
+    rules = json.loads(text)
+    assert rules["predikat"] == ["A", "B", "C", "D", "E"]
     schema = output_schemas(rules)["fact_predikat_distribution"]
     frame = pd.DataFrame(
         {
@@ -201,7 +209,7 @@ def test_schemas_from_another_policy_use_its_codes():
     )
     schema.validate(frame)
     with pytest.raises(pandera.errors.SchemaError):
-        OUTPUT_SCHEMAS["fact_predikat_distribution"].validate(frame)
+        output_schemas()["fact_predikat_distribution"].validate(frame)
 
 
 def test_every_curve_rule_validates_against_the_schema():
