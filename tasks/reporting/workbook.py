@@ -301,10 +301,12 @@ def _calibration_columns(part: Part) -> Sequence[Column]:
     calibration = data.calibration
     if calibration is None or not calibration.available:
         return (Column("Keterangan", _get("note")),)
+    from tasks.reporting.report_sections import calibration_records
+
+    calibration_records(data)  # the sentences on lenient raters, written once per report
     names = dict(zip(data.employees["nip"].astype(str), data.employees["name"].astype(str),
                      strict=True))
     unit_names = _calibration_unit_names(data)
-    calibration.with_names(names, unit_names)
     shares: list[Column] = []
     for kind, kind_label in (("results", "Hasil Kerja"), ("behavior", "Perilaku")):
         for label in calibration.rating_labels():
@@ -343,7 +345,9 @@ def _calibration_rows(part: Part) -> pd.DataFrame:
             "data penilaian atasan (ratings.csv) run ini tidak tersedia untuk buku kerja ini")
         return pd.DataFrame({"note": [f"Kalibrasi penilai tidak tersedia: {note}."]})
     assert calibration.table is not None
-    return pd.DataFrame(calibration.records(), columns=list(calibration.table.columns))
+    from tasks.reporting.report_sections import calibration_records
+
+    return pd.DataFrame(calibration_records(part.data), columns=list(calibration.table.columns))
 
 
 SHEET_SPECS: tuple[Sheet, ...] = (
@@ -518,14 +522,12 @@ def _tables(data: ReportData) -> dict[str, _Table]:
 
 def write_summary(book: xlsx.Workbook, part: Part, title: str) -> None:
     """The `Ringkasan` sheet: the figures a head of office asks for first."""
-    from tasks.reporting.report_sections import _rows_by_opd, headline, predikat_rows
+    from tasks.reporting.report_sections import _rows_by_opd, opd_headline, predikat_rows
 
     data = part.data
     key = part.opd["unit_code"] if part.opd else None
-    rows_by_opd = _rows_by_opd(data)
-    people, units, checks = (rows_by_opd[name].get(key, [])
-                             for name in ("people", "units", "checks"))
-    h = headline(people, units, checks)
+    people = _rows_by_opd(data)["people"].get(key, [])
+    h = opd_headline(data, key)
     quality = data.quality or {}
     plain, bold = xlsx.DEFAULT, xlsx.BOLD
     rows: list[list[tuple[Any, int]]] = [[(title, xlsx.TITLE)], []]
