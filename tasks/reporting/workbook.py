@@ -413,10 +413,15 @@ def column_values(column: Column, frame: pd.DataFrame) -> np.ndarray | pa.Array:
     series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     if column.number_format:
         return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+    if isinstance(series.dtype, pd.StringDtype):
+        # Arrow-backed text (the warehouse's, `_tables`' conversions): no copy at all.
+        return pa.array(series.array, type=pa.large_string())
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        # Texts and empty cells only (None, NaN and pd.NA become empty cells): Arrow takes
+        # them as they are, without a Python loop.
+        return pa.array(series.to_numpy(dtype=object), type=pa.large_string(),
+                        from_pandas=True)
     text = series.astype(object).where(series.notna(), None)
-    if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty"):
-        # Texts and empty cells only: Arrow takes them as they are, without a Python loop.
-        return pa.array(text, type=pa.large_string(), from_pandas=True)
     return pa.array([v if v is None or isinstance(v, str) else str(v) for v in text],
                     type=pa.large_string())
 
@@ -498,6 +503,19 @@ def _as_slice(positions: np.ndarray) -> np.ndarray | slice:
     return positions
 
 
+def _arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its columns of Python strings as Arrow-backed text: three sheets take
+    names and codes from the employees, chunk by chunk, twice over (the agency's workbook and
+    the OPDs'); converted once here, each chunk's text is then a slice, not a conversion.
+    Only for the employees' sheets, whose columns read missing text through `missing` (a
+    missing text turns from None into NaN here)."""
+    text = {name: frame[name].astype(pd.StringDtype("pyarrow", na_value=np.nan))
+            for name in frame.columns
+            if frame[name].dtype == object
+            and pd.api.types.infer_dtype(frame[name], skipna=True) == "string"}
+    return frame.assign(**text) if text else frame
+
+
 def _tables(data: ReportData) -> dict[str, _Table]:
     """The sheets whose rows are the agency's, taken per OPD: built once per report (frames
     are the report's own, not copies; widths are fitted on first use)."""
@@ -505,11 +523,14 @@ def _tables(data: ReportData) -> dict[str, _Table]:
     if cache:
         return cache
     part = _part(_named(data), None)
+    employees = _arrow_text(data.employees)
     for spec in SHEET_SPECS:
         if not spec.per_opd_rows:
             continue
         assert not callable(spec.columns)
         frame = spec.rows(part)
+        if frame is data.employees:
+            frame = employees
         if not frame.index.equals(pd.RangeIndex(len(frame))):
             frame = frame.reset_index(drop=True)
         by_opd = None
