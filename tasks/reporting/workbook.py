@@ -316,8 +316,16 @@ def _calibration_columns(part: Part) -> Sequence[Column]:
     for prefix, whose in (("", "Penilai"), ("unit_", "Unit"), ("agency_", "Instansi")):
         shares.append(Column(f"Sangat Baik ({whose})", _get(f"{prefix}top_share"), SHARE))
 
+    converted: dict[str, Any] = {}
+
+    def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        # Four columns read the same rows: converted to dicts once (a rater each).
+        if converted.get("frame") is not frame:
+            converted.update(frame=frame, rows=frame.to_dict("records"))
+        return converted["rows"]
+
     def each(function: Callable[[dict[str, Any]], Any]) -> Callable[[pd.DataFrame], Any]:
-        return lambda frame: pd.Series([function(r) for r in frame.to_dict("records")],
+        return lambda frame: pd.Series([function(r) for r in records(frame)],
                                        index=frame.index, dtype=object)
 
     return (
@@ -444,7 +452,17 @@ def column_cells(column: Column, values: np.ndarray | pa.Array, width: float) ->
     """The column's cells for `values` (column_values), shown `width` wide."""
     if column.number_format:
         return xlsx.number_column(column.header, _KINDS[column.number_format], values, width)
+    if len(values) >= _DISTINCT_FROM:
+        # Labels and codes repeat (a handful of predikat, a few hundred units in 10,000 rows):
+        # the cell of each distinct text is built once, then taken for every row.
+        encoded = pc.dictionary_encode(values)
+        if len(encoded.dictionary) * 4 <= len(values):
+            cells = xlsx.text_column(column.header, encoded.dictionary, width).cells
+            return xlsx.Column(column.header, cells.take(encoded.indices), width)
     return xlsx.text_column(column.header, values, width)
+
+
+_DISTINCT_FROM = 256
 
 
 def prepare_column(column: Column, frame: pd.DataFrame) -> xlsx.Column:
