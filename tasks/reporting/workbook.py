@@ -7,8 +7,10 @@ headers, the header row frozen, filtered and repeated on every printed page, A4 
 to the page width, Rupiah as whole numbers, numbers stored as numbers (unrounded; shown with two
 decimals), so HR can sort, filter and compute without re-typing anything.
 
-Written by `xlsx.py`, which builds each column's cells at once and streams rows into the
-file: a province-sized agency stays within memory and seconds. Source text never becomes a
+Written by `xlsx.py`, which builds a column's cells for many rows at once and streams rows into
+the file. Cells are built chunk by chunk (`CHUNK_ROWS` rows), for the agency's workbook and for
+batches of OPDs, never for a whole sheet of the agency: a province-sized agency stays within
+memory and seconds. Source text never becomes a
 formula: that writer has no way to write one, and text Excel would read as a formula when edited
 (`=`, `+`, `-`, `@`, tab, CR, LF, their full-width forms, an error literal) carries Excel's own
 quote prefix.
