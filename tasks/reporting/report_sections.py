@@ -344,16 +344,19 @@ def _opd_rows(data: ReportData, links: Links) -> list[dict[str, Any]]:
     staff = employees.groupby("opd_code").size()
     mean = appraised.groupby("opd_code")["final_score"].mean()
     unit_count = units.groupby("opd_code").size()
-    checked = data.checks.groupby(["opd_code", "unit_code"])["breach"].apply(
-        lambda b: bool(b.astype(bool).any())).reset_index()
+    checked = (data.checks.assign(breach=data.checks["breach"].astype(bool))
+               .groupby(["opd_code", "unit_code"])["breach"].any().reset_index())
     n_checked = checked.groupby("opd_code").size()
     n_breach = checked.groupby("opd_code")["breach"].sum()
-    own = units.set_index("unit_code")
+    # Plain dicts: a pandas lookup per OPD and predikat costs a fixed time that adds up.
+    by_opd = counts.to_dict("index")
+    own = units.set_index("unit_code")[["org_predikat", "iku_score"]]
+    own = own[~own.index.duplicated(keep="first")].to_dict("index")
     out = []
     for number, opd in enumerate(data.opds.to_dict("records"), start=1):
         code = opd["unit_code"]
-        c = {p: int(counts.loc[code, p]) if code in counts.index else 0 for p in PREDIKAT_ORDER}
-        unit = own.loc[code] if code in own.index else None
+        c = {p: int(by_opd[code][p]) if code in by_opd else 0 for p in PREDIKAT_ORDER}
+        unit = own.get(code)
         out.append({
             "no": number, "unit_code": code, "unit_name": opd["unit_name"],
             "href": links.opd(code), "workbook": links.opd_workbook(code),
