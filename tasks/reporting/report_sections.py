@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from schemas.sources import BERAKHLAK_ASPECTS
@@ -200,10 +201,23 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts with None for every missing value (NaN would print as `nan`)."""
     if frame.empty:
         return []
-    columns = [frame[name].to_numpy(dtype=object, na_value=None).tolist()
-               for name in frame.columns]
+    columns = [_objects(frame[name]) for name in frame.columns]
     names = list(frame.columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _objects(column: pd.Series) -> list[Any]:
+    """The column's values as Python objects, None for missing ones. Arrow text (labels,
+    codes) would become one new string per row, 100,000 copies of a handful of labels at
+    province scale: each distinct text is made once and shared by its rows."""
+    if isinstance(column.dtype, pd.StringDtype):
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        if len(uniques) * 4 <= len(column):
+            shared = np.empty(len(uniques) + 1, dtype=object)
+            shared[:-1] = uniques.to_numpy(dtype=object)
+            shared[-1] = None  # code -1: missing
+            return shared[codes].tolist()
+    return column.to_numpy(dtype=object, na_value=None).tolist()
 
 
 def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
