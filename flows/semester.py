@@ -142,6 +142,12 @@ def semester_appraisal(
         # published (fail_run); a failed expectation is a finding for the report, not a failure.
         outputs = steps.check_quality(url, agency_code, period.id, reports_dir, loaded_policy)
         clock.lap("check")
+        # What validation, scoring and the check freed is still held by pyarrow's pool and
+        # malloc: handed back first, the report's own memory does not stack on it (at 100,000
+        # employees the report was the run's peak by that much).
+        from flows.agencies import release_memory  # here: flows.agencies imports this module
+
+        release_memory()
         outputs.update(steps.write_reports(url, agency_code, period.id, reports_dir,
                                            work_root, loaded_policy))
         clock.lap("report")

@@ -25,6 +25,7 @@ The pages are assembled from sections (`report_sections.py`): adding a section t
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -400,10 +401,17 @@ class Links:
         return self.href(self.data_docs) if self.data_docs else None
 
     def opd(self, unit_code: str) -> str:
-        return self.href(self.folder / OPD_FOLDER / f"{opd_file(unit_code)}.html")
+        return _opd_href(self, unit_code, "html")
 
     def opd_workbook(self, unit_code: str) -> str:
-        return self.href(self.folder / OPD_FOLDER / f"{opd_file(unit_code)}.xlsx")
+        return _opd_href(self, unit_code, "xlsx")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _opd_href(links: Links, unit_code: str, suffix: str) -> str:
+    """An OPD's page or workbook from `links`: the index links each OPD from several sections,
+    once per rater in the calibration (a path computation each, 100,000 times a province)."""
+    return links.href(links.folder / OPD_FOLDER / f"{opd_file(unit_code)}.{suffix}")
 
 
 def _environment() -> jinja2.Environment:

@@ -4,8 +4,8 @@ An OPD page lists every employee of its units, some of them again in the follow-
 100,000 employees that is several hundred thousand table rows, and Jinja spent most of the report
 step on them (an attribute lookup, a filter call and an escape per cell, a macro call per row).
 Here each row is one string join of cells that went through the very filters the templates use
-and markupsafe's escape, as Jinja's autoescape does; a cell's text is kept per distinct value, so
-a score or a label is formatted once per report. The templates call these as filters
+and markupsafe's escape, as Jinja's autoescape does; the text of a label or a count is kept per
+distinct value, so it is formatted once per report. The templates call these as filters
 (`pegawai_row`, `people_row`), so their HTML stays exactly what the Jinja rows wrote
 (tests/integration/test_report_rows.py compares both).
 """
@@ -20,13 +20,9 @@ from markupsafe import Markup, escape
 Filters = Mapping[str, Callable[[Any], Any]]
 
 
-def _finds_itself(value: Any) -> bool:
-    """Whether a cache lookup by `value` can hit: NaN and NaT never equal themselves, and pd.NA's
-    comparison has no truth value."""
-    try:
-        return bool(value == value)
-    except (TypeError, ValueError):
-        return False
+# Labels and counts repeat: their cells are kept per (filter, type, value). Each of these types
+# is hashable and equals itself (unlike NaN, NaT and pd.NA, which are formatted each time).
+_KEPT = frozenset({str, int, bool, type(None)})
 
 
 class RowWriter:
@@ -38,18 +34,15 @@ class RowWriter:
 
     def cell(self, value: Any, name: str | None = None) -> str:
         """`{{ value | name }}` (or `{{ value }}`) as Jinja's autoescape writes it."""
-        try:
-            key = (name, type(value), value)
-            hash(key)
-        except TypeError:
-            key = None
-        if key is not None:
-            text = self._cells.get(key)
-            if text is not None:
-                return text
-        text = str(escape(self._filters[name](value) if name else value))
-        if key is not None and _finds_itself(value):
-            self._cells[key] = text
+        kind = type(value)
+        if name is None or kind not in _KEPT:
+            # NIPs, names and unrounded scores are one per person: kept, they would hold a
+            # province's every value (hundreds of MB) for a few repeats.
+            return str(escape(self._filters[name](value) if name else value))
+        key = (name, kind, value)
+        text = self._cells.get(key)
+        if text is None:
+            text = self._cells[key] = str(escape(self._filters[name](value)))
         return text
 
     def pegawai_row(self, r: Mapping[str, Any]) -> Markup:

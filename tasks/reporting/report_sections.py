@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from schemas.sources import BERAKHLAK_ASPECTS
@@ -158,14 +159,65 @@ def _rows_by_opd(data: ReportData) -> dict[str, dict[str | None, list[dict[str, 
 # Helpers --------------------------------------------------------------------------------------
 
 
+def _memo(data: ReportData, key: Any, compute: Callable[[], Any]) -> Any:
+    """`compute()` once per report: the index is rendered twice (in its folder and as the
+    `_laporan.html` copy) and several sections, pages and workbooks show the same figures,
+    each a pass over every employee at province scale."""
+    cache = data.__dict__.setdefault("_section_memo", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def opd_headline(data: ReportData, opd_code: str | None) -> dict[str, Any]:
+    """`headline` of the agency (None) or of one OPD, from the report's rows."""
+    def compute() -> dict[str, Any]:
+        rows = _rows_by_opd(data)
+        return headline(*(rows[name].get(opd_code, []) for name in ("people", "units",
+                                                                     "checks")))
+    return _memo(data, ("headline", opd_code), compute)
+
+
+def calibration_records(data: ReportData) -> list[dict[str, Any]]:
+    """The rater calibration's rows (its sentences on lenient raters written with the
+    employees' and units' names), for the index and the workbook."""
+    def compute() -> list[dict[str, Any]]:
+        calibration = data.calibration
+        assert calibration is not None
+        names = dict(zip(data.employees["nip"].astype(str),
+                         data.employees["name"].astype(str), strict=True))
+        unit_names = dict(zip(data.units["unit_code"].astype(str),
+                              data.units["unit_name"].astype(str), strict=True))
+        calibration.with_names(names, unit_names)
+        return calibration.records()
+    return _memo(data, "calibration_records", compute)
+
+
+def _headline(scope: Scope) -> dict[str, Any]:
+    return opd_headline(scope.data, None if scope.opd is None else scope.opd["unit_code"])
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts with None for every missing value (NaN would print as `nan`)."""
     if frame.empty:
         return []
-    columns = [frame[name].to_numpy(dtype=object, na_value=None).tolist()
-               for name in frame.columns]
+    columns = [_objects(frame[name]) for name in frame.columns]
     names = list(frame.columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _objects(column: pd.Series) -> list[Any]:
+    """The column's values as Python objects, None for missing ones. Arrow text (labels,
+    codes) would become one new string per row, 100,000 copies of a handful of labels at
+    province scale: each distinct text is made once and shared by its rows."""
+    if isinstance(column.dtype, pd.StringDtype):
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        if len(uniques) * 4 <= len(column):
+            shared = np.empty(len(uniques) + 1, dtype=object)
+            shared[:-1] = uniques.to_numpy(dtype=object)
+            shared[-1] = None  # code -1: missing
+            return shared[codes].tolist()
+    return column.to_numpy(dtype=object, na_value=None).tolist()
 
 
 def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -283,7 +335,7 @@ def _index_summary(scope: Scope) -> dict[str, Any]:
     files = data.source_files
     rows = predikat_rows(scope.people)
     return {
-        "h": headline(scope.people, scope.unit_list, scope.check_list),
+        "h": _headline(scope),
         "opds": len(data.opds),
         "rows_read": int(files["rows_read"].sum()),
         "rows_quarantined": int(files["rows_quarantined"].sum()),
@@ -295,6 +347,10 @@ def _index_summary(scope: Scope) -> dict[str, Any]:
 
 def opd_rows(data: ReportData, links: Links) -> list[dict[str, Any]]:
     """One row per OPD: its own unit's figures and its whole subtree's counts."""
+    return _memo(data, ("opd_rows", links), lambda: _opd_rows(data, links))
+
+
+def _opd_rows(data: ReportData, links: Links) -> list[dict[str, Any]]:
     employees, units = data.employees, data.units
     appraised = employees[employees["status"] == "APPRAISED"]
     counts = (appraised.groupby(["opd_code", "predikat"]).size().unstack(fill_value=0)
@@ -302,16 +358,19 @@ def opd_rows(data: ReportData, links: Links) -> list[dict[str, Any]]:
     staff = employees.groupby("opd_code").size()
     mean = appraised.groupby("opd_code")["final_score"].mean()
     unit_count = units.groupby("opd_code").size()
-    checked = data.checks.groupby(["opd_code", "unit_code"])["breach"].apply(
-        lambda b: bool(b.astype(bool).any())).reset_index()
+    checked = (data.checks.assign(breach=data.checks["breach"].astype(bool))
+               .groupby(["opd_code", "unit_code"])["breach"].any().reset_index())
     n_checked = checked.groupby("opd_code").size()
     n_breach = checked.groupby("opd_code")["breach"].sum()
-    own = units.set_index("unit_code")
+    # Plain dicts: a pandas lookup per OPD and predikat costs a fixed time that adds up.
+    by_opd = counts.to_dict("index")
+    own = units.set_index("unit_code")[["org_predikat", "iku_score"]]
+    own = own[~own.index.duplicated(keep="first")].to_dict("index")
     out = []
     for number, opd in enumerate(data.opds.to_dict("records"), start=1):
         code = opd["unit_code"]
-        c = {p: int(counts.loc[code, p]) if code in counts.index else 0 for p in PREDIKAT_ORDER}
-        unit = own.loc[code] if code in own.index else None
+        c = {p: int(by_opd[code][p]) if code in by_opd else 0 for p in PREDIKAT_ORDER}
+        unit = own.get(code)
         out.append({
             "no": number, "unit_code": code, "unit_name": opd["unit_name"],
             "href": links.opd(code), "workbook": links.opd_workbook(code),
@@ -343,7 +402,7 @@ def _index_curve(scope: Scope) -> dict[str, Any]:
                                                  "unit_code"].nunique())})
     by_opd = sorted((r for r in opd_rows(scope.data, scope.links) if r["breach"]),
                     key=lambda r: (-r["breach"], r["unit_name"]))
-    return {"h": headline(scope.people, scope.unit_list, scope.check_list), "rules": rules,
+    return {"h": _headline(scope), "rules": rules,
             "worst": by_opd[:CHART_ENDS], "more": max(0, len(by_opd) - CHART_ENDS)}
 
 
@@ -352,7 +411,9 @@ def _index_attendance(scope: Scope) -> dict[str, Any]:
     data, links = scope.data, scope.links
     names = dict(zip(data.opds["unit_code"], data.opds["unit_name"], strict=True))
     rows = [{"unit_code": code, "unit_name": names.get(code, code), "href": links.opd(code),
-             **record} for code, record in attendance_by(scope.people, "opd_code").items()]
+             **record} for code, record in _memo(
+                 data, "attendance_by_opd",
+                 lambda: attendance_by(scope.people, "opd_code")).items()]
     rows.sort(key=lambda r: r["unit_name"])
     return _attendance_charts(rows, "OPD") | {"rows": rows}
 
@@ -448,8 +509,8 @@ def _index_followups(scope: Scope) -> dict[str, Any]:
         counts = {k: int(v) for k, v in per_opd.loc[code].items()} if code in per_opd.index \
             else dict.fromkeys(per_opd.columns, 0)
         rows.append({"unit_name": opd["unit_name"], "href": scope.links.opd(code), **counts})
-    return {"h": headline(scope.people, scope.unit_list, scope.check_list), "rows": rows,
-            **followup_counts(scope.people)}
+    return {"h": _headline(scope), "rows": rows,
+            **_memo(scope.data, "followup_counts", lambda: followup_counts(scope.people))}
 
 
 def reason_counts(quarantine: pd.DataFrame) -> list[dict[str, Any]]:
@@ -504,14 +565,11 @@ def _index_calibration(scope: Scope) -> dict[str, Any]:
         note = calibration.note if calibration is not None and calibration.note else (
             "data penilaian atasan (ratings.csv) run ini tidak tersedia untuk laporan ini")
         return {"available": False, "note": note}
-    names = dict(zip(data.employees["nip"].astype(str), data.employees["name"].astype(str),
-                     strict=True))
     unit_names = dict(zip(data.units["unit_code"].astype(str),
                           data.units["unit_name"].astype(str), strict=True))
     opd_of = dict(zip(data.units["unit_code"].astype(str), data.units["opd_code"], strict=True))
     opd_names = dict(zip(data.opds["unit_code"], data.opds["unit_name"], strict=True))
-    calibration.with_names(names, unit_names)
-    records_ = calibration.records()
+    records_ = calibration_records(data)
     opds: dict[str, dict[str, Any]] = {}
     seen_units: set[str] = set()
     for row in records_:
@@ -575,8 +633,7 @@ def unit_rows(scope: Scope) -> list[dict[str, Any]]:
 def _opd_summary(scope: Scope) -> dict[str, Any]:
     own = [u for u in scope.unit_list if u["unit_code"] == scope.opd["unit_code"]]
     rows = predikat_rows(scope.people)
-    return {"h": headline(scope.people, scope.unit_list, scope.check_list),
-            "own": own[0] if own else None, "predikat_rows": rows,
+    return {"h": _headline(scope), "own": own[0] if own else None, "predikat_rows": rows,
             "predikat_chart": predikat_chart(rows, "Distribusi predikat pegawai yang dinilai")}
 
 

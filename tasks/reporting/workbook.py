@@ -7,8 +7,10 @@ headers, the header row frozen, filtered and repeated on every printed page, A4 
 to the page width, Rupiah as whole numbers, numbers stored as numbers (unrounded; shown with two
 decimals), so HR can sort, filter and compute without re-typing anything.
 
-Written by `xlsx.py`, which builds each column's cells at once and streams rows into the
-file: a province-sized agency stays within memory and seconds. Source text never becomes a
+Written by `xlsx.py`, which builds a column's cells for many rows at once and streams rows into
+the file. Cells are built chunk by chunk (`CHUNK_ROWS` rows), for the agency's workbook and for
+batches of OPDs, never for a whole sheet of the agency: a province-sized agency stays within
+memory and seconds. Source text never becomes a
 formula: that writer has no way to write one, and text Excel would read as a formula when edited
 (`=`, `+`, `-`, `@`, tab, CR, LF, their full-width forms, an error literal) carries Excel's own
 quote prefix.
@@ -21,7 +23,7 @@ issue 12, has columns that depend on the data).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,14 +83,33 @@ def _get(key: str) -> Callable[[pd.DataFrame], Any]:
     return lambda frame: frame[key] if key in frame else pd.Series([None] * len(frame))
 
 
+def _each(values: pd.Series, function: Callable[[Any], Any]) -> pd.Series:
+    """`values.map(function)`, calling `function` once per distinct value rather than once per
+    row: a column of codes holds a handful of them in 100,000 rows. Missing values (None, NaN,
+    pd.NA, NaT: factorize makes them one) are mapped once per kind, as each may read apart."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    out = np.empty(len(uniques), dtype=object)
+    out[:] = [function(v) for v in uniques]
+    out = out.take(np.maximum(codes, 0)) if len(uniques) else np.empty(len(values), object)
+    absent = np.flatnonzero(codes < 0)
+    if len(absent):
+        kinds: dict[type, Any] = {}
+        for position, value in zip(absent, values.iloc[absent], strict=True):
+            kind = type(value)
+            if kind not in kinds:
+                kinds[kind] = function(value)
+            out[position] = kinds[kind]
+    return pd.Series(out, index=values.index, dtype=object)
+
+
 def _coded(key: str, labels: dict[Any, str]) -> Callable[[pd.DataFrame], Any]:
     """The label of each code; an unknown code shows as itself."""
-    return lambda frame: frame[key].map(lambda v: None if missing(v) else labels.get(v, v))
+    return lambda frame: _each(frame[key], lambda v: None if missing(v) else labels.get(v, v))
 
 
 def _yes_no(key: str) -> Callable[[pd.DataFrame], Any]:
-    return lambda frame: frame[key].map(
-        lambda v: None if missing(v) else ("Ya" if bool(v) else "Tidak"))
+    return lambda frame: _each(
+        frame[key], lambda v: None if missing(v) else ("Ya" if bool(v) else "Tidak"))
 
 
 def _opd_name(frame: pd.DataFrame) -> Any:
@@ -136,7 +157,7 @@ FOLLOWUP_COLUMNS = (
     Column("Predikat", _coded("predikat", PREDIKAT_LABELS)),
     Column("Kandidat Penghargaan", _yes_no("reward_candidate")),
     Column("Perlu Pembinaan", _yes_no("coaching_required")),
-    Column("Kebutuhan Pelatihan", lambda f: f["training_needs"].map(aspect_labels)),
+    Column("Kebutuhan Pelatihan", lambda f: _each(f["training_needs"], aspect_labels)),
     Column("Hari TK Tahun Berjalan", _get("absent_days_ytd"), COUNT),
     Column("Sanksi Disiplin", _coded("discipline_sanction", SANCTION_LABELS)),
     Column("Memenuhi Syarat Promosi", _yes_no("promotion_eligible")),
@@ -209,7 +230,7 @@ CHECK_COLUMNS = (
     Column("Predikat Organisasi", _coded("org_predikat", ORG_PREDIKAT_LABELS)),
     Column("Aturan", lambda f: pd.Series([rule_sentence(r) for r in f.to_dict("records")],
                                          index=f.index, dtype=object)),
-    Column("Predikat yang Dihitung", lambda f: f["predikat_set"].map(predikat_set_label)),
+    Column("Predikat yang Dihitung", lambda f: _each(f["predikat_set"], predikat_set_label)),
     Column("Jumlah Pegawai", _get("employee_count"), COUNT),
     Column("Proporsi", _get("share"), SHARE),
     Column("Proporsi Minimum", _get("min_share"), SHARE),
@@ -226,7 +247,7 @@ CHECK_COLUMNS = (
 QUARANTINE_COLUMNS = (
     Column("Data", _coded("dataset", DATASET_LABELS)),
     Column("Berkas:Baris", _get("record_ref")),
-    Column("Alasan", lambda f: f["reasons"].map(reasons_sentence)),
+    Column("Alasan", lambda f: _each(f["reasons"], reasons_sentence)),
     Column("Isi Baris (JSON)", _get("payload")),
     Column("Pesan Validasi (asli)", _get("reasons")),
     Column("Kode Data", _get("dataset")),
@@ -282,10 +303,12 @@ def _calibration_columns(part: Part) -> Sequence[Column]:
     calibration = data.calibration
     if calibration is None or not calibration.available:
         return (Column("Keterangan", _get("note")),)
+    from tasks.reporting.report_sections import calibration_records
+
+    calibration_records(data)  # the sentences on lenient raters, written once per report
     names = dict(zip(data.employees["nip"].astype(str), data.employees["name"].astype(str),
                      strict=True))
     unit_names = _calibration_unit_names(data)
-    calibration.with_names(names, unit_names)
     shares: list[Column] = []
     for kind, kind_label in (("results", "Hasil Kerja"), ("behavior", "Perilaku")):
         for label in calibration.rating_labels():
@@ -295,8 +318,16 @@ def _calibration_columns(part: Part) -> Sequence[Column]:
     for prefix, whose in (("", "Penilai"), ("unit_", "Unit"), ("agency_", "Instansi")):
         shares.append(Column(f"Sangat Baik ({whose})", _get(f"{prefix}top_share"), SHARE))
 
+    converted: dict[str, Any] = {}
+
+    def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+        # Four columns read the same rows: converted to dicts once (a rater each).
+        if converted.get("frame") is not frame:
+            converted.update(frame=frame, rows=frame.to_dict("records"))
+        return converted["rows"]
+
     def each(function: Callable[[dict[str, Any]], Any]) -> Callable[[pd.DataFrame], Any]:
-        return lambda frame: pd.Series([function(r) for r in frame.to_dict("records")],
+        return lambda frame: pd.Series([function(r) for r in records(frame)],
                                        index=frame.index, dtype=object)
 
     return (
@@ -324,7 +355,9 @@ def _calibration_rows(part: Part) -> pd.DataFrame:
             "data penilaian atasan (ratings.csv) run ini tidak tersedia untuk buku kerja ini")
         return pd.DataFrame({"note": [f"Kalibrasi penilai tidak tersedia: {note}."]})
     assert calibration.table is not None
-    return pd.DataFrame(calibration.records(), columns=list(calibration.table.columns))
+    from tasks.reporting.report_sections import calibration_records
+
+    return pd.DataFrame(calibration_records(part.data), columns=list(calibration.table.columns))
 
 
 SHEET_SPECS: tuple[Sheet, ...] = (
@@ -383,69 +416,159 @@ def _width(header: str, longest: float) -> float:
         max(len(header) + 2, MIN_WIDTH)
 
 
-def prepare_column(column: Column, frame: pd.DataFrame) -> xlsx.Column:
-    """A column's cells for every row of `frame`, with a width that fits its longest value."""
+def column_values(column: Column, frame: pd.DataFrame) -> np.ndarray | pa.Array:
+    """A column's values for the rows of `frame`, as its cells are built from them: float64
+    numbers for a number column, Arrow text (null for an empty cell) for a text column."""
     values = column.values(frame)
     series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     if column.number_format:
-        numbers = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
-        finite = numbers[np.isfinite(numbers)]
+        return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+    if isinstance(series.dtype, pd.StringDtype):
+        # Arrow-backed text (the warehouse's, `_tables`' conversions): no copy at all.
+        return pa.array(series.array, type=pa.large_string())
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        # Texts and empty cells only (None, NaN and pd.NA become empty cells): Arrow takes
+        # them as they are, without a Python loop.
+        return pa.array(series.to_numpy(dtype=object), type=pa.large_string(),
+                        from_pandas=True)
+    text = series.astype(object).where(series.notna(), None)
+    return pa.array([v if v is None or isinstance(v, str) else str(v) for v in text],
+                    type=pa.large_string())
+
+
+def column_width(column: Column, values: np.ndarray | pa.Array) -> float:
+    """The width that fits the column's header and its longest value (of `values`)."""
+    if column.number_format:
+        finite = values[np.isfinite(values)]
         peak = float(np.abs(finite).max()) if len(finite) else 0.0
         decimals = 0 if column.number_format in (MONEY, COUNT) else 2
         scale = 100 if column.number_format == SHARE else 1
         shown = len(f"{peak * scale:,.{decimals}f}") + (1 if column.number_format == SHARE
                                                         else 0)
-        width = min(max(len(column.header), shown, MIN_WIDTH - 2) + 2, MAX_WIDTH)
-        return xlsx.number_column(column.header, _KINDS[column.number_format], numbers, width)
-    text = series.astype(object).where(series.notna(), None)
-    if pd.api.types.infer_dtype(text, skipna=True) in ("string", "empty"):
-        # Texts and empty cells only: Arrow takes them as they are, without a Python loop.
-        array = pa.array(text, type=pa.large_string(), from_pandas=True)
-    else:
-        array = pa.array([v if v is None or isinstance(v, str) else str(v) for v in text],
-                         type=pa.large_string())
-    longest = pc.max(pc.utf8_length(array)).as_py() or 0
-    width = min(max(len(column.header), longest, MIN_WIDTH - 2) + 2, MAX_WIDTH)
-    return xlsx.text_column(column.header, array, width)
+        return min(max(len(column.header), shown, MIN_WIDTH - 2) + 2, MAX_WIDTH)
+    longest = pc.max(pc.utf8_length(values)).as_py() or 0
+    return min(max(len(column.header), longest, MIN_WIDTH - 2) + 2, MAX_WIDTH)
+
+
+def column_cells(column: Column, values: np.ndarray | pa.Array, width: float) -> xlsx.Column:
+    """The column's cells for `values` (column_values), shown `width` wide."""
+    if column.number_format:
+        return xlsx.number_column(column.header, _KINDS[column.number_format], values, width)
+    if len(values) >= _DISTINCT_FROM:
+        # Labels and codes repeat (a handful of predikat, a few hundred units in 10,000 rows):
+        # the cell of each distinct text is built once, then taken for every row.
+        encoded = pc.dictionary_encode(values)
+        if len(encoded.dictionary) * 4 <= len(values):
+            cells = xlsx.text_column(column.header, encoded.dictionary, width).cells
+            return xlsx.Column(column.header, cells.take(encoded.indices), width)
+    return xlsx.text_column(column.header, values, width)
+
+
+_DISTINCT_FROM = 256
+
+
+def prepare_column(column: Column, frame: pd.DataFrame) -> xlsx.Column:
+    """A column's cells for every row of `frame`, with a width that fits its longest value."""
+    values = column_values(column, frame)
+    return column_cells(column, values, column_width(column, values))
+
+
+# A sheet's cells are built for at most this many rows at a time: memory holds one chunk's
+# cells (a few MB per column), never a sheet's or the agency's.
+CHUNK_ROWS = xlsx.CHUNK_ROWS
 
 
 @dataclass
-class _Prepared:
-    """One sheet's columns prepared over the agency's rows, and each OPD's row positions."""
+class _Table:
+    """One sheet of rows over the agency (the OPD workbooks take theirs by `opd_code`): the
+    rows, the column widths (fitted to the agency's rows, as in every OPD's workbook) and each
+    OPD's row positions. Cells are built from it chunk by chunk, never kept for the sheet."""
 
-    columns: list[xlsx.Column]
+    columns: Sequence[Column]
+    frame: pd.DataFrame
     by_opd: dict[str, np.ndarray] | None
+    widths: list[float] | None = None
+
+    def fitted(self) -> list[float]:
+        if self.widths is None:
+            self.widths = [column_width(c, column_values(c, self.frame)) for c in self.columns]
+        return self.widths
+
+    def rows_of(self, opd_code: str) -> np.ndarray:
+        return (self.by_opd or {}).get(opd_code, _NO_ROWS)
+
+    def cells(self, positions: np.ndarray | slice) -> list[xlsx.Column]:
+        """The cells of the rows at `positions` (an array, or a slice: no copy of the rows)."""
+        frame = self.frame.iloc[positions]
+        return [column_cells(c, column_values(c, frame), w)
+                for c, w in zip(self.columns, self.fitted(), strict=True)]
+
+    def chunks(self, positions: np.ndarray | None = None) -> Iterator[list[xlsx.Column]]:
+        """The cells of every row (or of `positions`), CHUNK_ROWS rows at a time."""
+        count = len(self.frame) if positions is None else len(positions)
+        for start in range(0, count, CHUNK_ROWS):
+            stop = min(start + CHUNK_ROWS, count)
+            yield self.cells(slice(start, stop) if positions is None
+                             else _as_slice(positions[start:stop]))
 
 
-def _prepare(data: ReportData) -> dict[str, _Prepared]:
-    """Every sheet's cells, built once for the agency's workbook and all the OPDs'."""
-    cache = data.__dict__.setdefault("_workbook_sheets", {})
+_NO_ROWS = np.zeros(0, dtype="int64")
+
+
+def _as_slice(positions: np.ndarray) -> np.ndarray | slice:
+    """Consecutive positions as a slice (a view of the rows instead of a copy)."""
+    if len(positions) and positions[-1] - positions[0] == len(positions) - 1 and (
+            len(positions) < 3 or bool(np.all(np.diff(positions) == 1))):
+        return slice(int(positions[0]), int(positions[-1]) + 1)
+    return positions
+
+
+def _arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its columns of Python strings as Arrow-backed text: three sheets take
+    names and codes from the employees, chunk by chunk, twice over (the agency's workbook and
+    the OPDs'); converted once here, each chunk's text is then a slice, not a conversion.
+    Only for the employees' sheets, whose columns read missing text through `missing` (a
+    missing text turns from None into NaN here)."""
+    text = {name: frame[name].astype(pd.StringDtype("pyarrow", na_value=np.nan))
+            for name in frame.columns
+            if frame[name].dtype == object
+            and pd.api.types.infer_dtype(frame[name], skipna=True) == "string"}
+    return frame.assign(**text) if text else frame
+
+
+def _tables(data: ReportData) -> dict[str, _Table]:
+    """The sheets whose rows are the agency's, taken per OPD: built once per report (frames
+    are the report's own, not copies; widths are fitted on first use)."""
+    cache = data.__dict__.setdefault("_workbook_tables", {})
     if cache:
         return cache
     part = _part(_named(data), None)
+    employees = _arrow_text(data.employees)
     for spec in SHEET_SPECS:
         if not spec.per_opd_rows:
             continue
         assert not callable(spec.columns)
-        frame = spec.rows(part).reset_index(drop=True)
+        frame = spec.rows(part)
+        if frame is data.employees:
+            frame = employees
+        if not frame.index.equals(pd.RangeIndex(len(frame))):
+            frame = frame.reset_index(drop=True)
         by_opd = None
         if "opd_code" in frame:
             by_opd = {code: np.asarray(rows, dtype="int64")
                       for code, rows in frame.groupby("opd_code", sort=False).indices.items()}
-        cache[spec.name] = _Prepared([prepare_column(c, frame) for c in spec.columns], by_opd)
+        cache[spec.name] = _Table(spec.columns, frame, by_opd)
     return cache
 
 
 def write_summary(book: xlsx.Workbook, part: Part, title: str) -> None:
     """The `Ringkasan` sheet: the figures a head of office asks for first."""
-    from tasks.reporting.report_sections import _rows_by_opd, headline, predikat_rows
+    from tasks.reporting.report_sections import _rows_by_opd, opd_headline, predikat_rows
 
     data = part.data
     key = part.opd["unit_code"] if part.opd else None
-    rows_by_opd = _rows_by_opd(data)
-    people, units, checks = (rows_by_opd[name].get(key, [])
-                             for name in ("people", "units", "checks"))
-    h = headline(people, units, checks)
+    people = _rows_by_opd(data)["people"].get(key, [])
+    h = opd_headline(data, key)
     quality = data.quality or {}
     plain, bold = xlsx.DEFAULT, xlsx.BOLD
     rows: list[list[tuple[Any, int]]] = [[(title, xlsx.TITLE)], []]
@@ -487,7 +610,7 @@ def write_summary(book: xlsx.Workbook, part: Part, title: str) -> None:
 
 
 def _part(data: ReportData, opd: dict[str, Any] | None) -> Part:
-    """The agency's frames; an OPD's workbook takes its rows by position (`_prepare`)."""
+    """The agency's frames; an OPD's workbook takes its rows by position (`_tables`)."""
     return Part(data, opd, data.employees, data.units, data.distribution, data.checks)
 
 
@@ -502,8 +625,15 @@ def _named(data: ReportData) -> ReportData:
     return data
 
 
-def _write(path: Path, data: ReportData, opd: dict[str, Any] | None) -> Path:
-    prepared = _prepare(data)
+# Per sheet of an OPD's workbook: chunks of its cells (prepared for a batch of OPDs).
+_Chunks = Callable[[str], Iterable[Sequence[xlsx.Column]]]
+
+
+def _write(path: Path, data: ReportData, opd: dict[str, Any] | None,
+           chunks_of: _Chunks | None = None) -> Path:
+    """One workbook: the agency's (`opd` None) or an OPD's, whose table sheets take their cells
+    from `chunks_of(sheet name)` when given (else from its rows, chunk by chunk)."""
+    tables = _tables(data)
     part = _part(data, opd)
     title = (f"Hasil Penilaian Kinerja ASN {data.agency_name} {data.period.id}"
              + (f" — {opd['unit_name']}" if opd else ""))
@@ -523,11 +653,16 @@ def _write(path: Path, data: ReportData, opd: dict[str, Any] | None) -> Path:
                 book.table(spec.name, [prepare_column(c, frame) for c in columns],
                            print_title=sheet_title)
                 continue
-            ready = prepared[spec.name]
-            rows = None
-            if opd is not None:
-                rows = (ready.by_opd or {}).get(opd["unit_code"], np.zeros(0, dtype="int64"))
-            book.table(spec.name, ready.columns, print_title=sheet_title, rows=rows)
+            table = tables[spec.name]
+            headers = [c.header for c in table.columns]
+            if opd is None:
+                book.stream(spec.name, headers, table.fitted(), len(table.frame),
+                            table.chunks(), print_title=sheet_title)
+                continue
+            rows = table.rows_of(opd["unit_code"])
+            chunks = chunks_of(spec.name) if chunks_of else table.chunks(rows)
+            book.stream(spec.name, headers, table.fitted(), len(rows), chunks,
+                        print_title=sheet_title)
     finally:
         book.close()
     partial.replace(path)
@@ -540,6 +675,55 @@ def write_workbook(data: ReportData, reports_dir: str | Path) -> Path:
 
 
 def write_opd_workbooks(data: ReportData, folder: str | Path) -> list[Path]:
-    """One workbook per OPD, `<folder>/<unit>.xlsx`, each with only that OPD's rows."""
-    return [_write(Path(folder) / f"{opd_file(opd['unit_code'])}.xlsx", data, opd)
-            for opd in data.opds.to_dict("records")]
+    """One workbook per OPD, `<folder>/<unit>.xlsx`, each with only that OPD's rows.
+
+    Cells are built for a batch of OPDs at a time (consecutive OPDs up to CHUNK_ROWS rows in
+    every sheet; an OPD larger than that alone, chunk by chunk): a few hundred small OPDs do
+    not each pay the fixed cost of building columns, and memory holds one batch's cells."""
+    tables = _tables(data)
+    paths: list[Path] = []
+    batch: list[dict[str, Any]] = []
+    sizes = dict.fromkeys(tables, 0)
+
+    def flush() -> None:
+        if not batch:
+            return
+        if len(batch) == 1 and max(sizes.values()) > CHUNK_ROWS:
+            paths.append(_write(_opd_path(folder, batch[0]), data, batch[0]))
+        else:
+            _write_batch(data, folder, batch, tables, paths)
+        batch.clear()
+        sizes.update(dict.fromkeys(sizes, 0))
+
+    for opd in data.opds.to_dict("records"):
+        rows = {name: len(t.rows_of(opd["unit_code"])) for name, t in tables.items()}
+        if batch and any(sizes[n] + rows[n] > CHUNK_ROWS for n in tables):
+            flush()
+        batch.append(opd)
+        for name, count in rows.items():
+            sizes[name] += count
+    flush()
+    return paths
+
+
+def _opd_path(folder: str | Path, opd: dict[str, Any]) -> Path:
+    return Path(folder) / f"{opd_file(opd['unit_code'])}.xlsx"
+
+
+def _write_batch(data: ReportData, folder: str | Path, batch: list[dict[str, Any]],
+                 tables: dict[str, _Table], paths: list[Path]) -> None:
+    """The workbooks of a batch of OPDs, from cells built once for all their rows."""
+    cells: dict[str, list[xlsx.Column]] = {}
+    bounds: dict[str, np.ndarray] = {}
+    for name, table in tables.items():
+        parts = [table.rows_of(opd["unit_code"]) for opd in batch]
+        bounds[name] = np.cumsum([0, *(len(rows) for rows in parts)])
+        cells[name] = table.cells(_as_slice(np.concatenate(parts))) if bounds[name][-1] else []
+    for number, opd in enumerate(batch):
+        def chunks_of(name: str, number: int = number) -> list[list[xlsx.Column]]:
+            start, stop = (int(b) for b in bounds[name][number:number + 2])
+            if stop == start:
+                return []
+            return [[xlsx.Column(c.header, c.cells.slice(start, stop - start), c.width)
+                     for c in cells[name]]]
+        paths.append(_write(_opd_path(folder, opd), data, opd, chunks_of))

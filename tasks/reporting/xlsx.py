@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,8 +82,8 @@ def clean_text(text: str) -> str:
 @dataclass(frozen=True)
 class Column:
     """One prepared column of a table sheet: per row, the XML of its cell after the cell's row
-    number (null for an empty cell), so that any subset of rows can be written by taking from
-    it: the agency's workbook and every OPD's share one preparation."""
+    number (null for an empty cell). Cells do not depend on the row's position, so a sheet can
+    be written from cells prepared for any rows, in chunks (`Workbook.stream`)."""
 
     header: str
     cells: pa.Array
@@ -161,42 +161,70 @@ class Workbook:
         """A table: bold header row (frozen, filtered, repeated on printed pages), then the
         columns' cells (of the positions `rows`, default all), A4 landscape, one page wide."""
         count = (len(columns[0].cells) if columns else 0) if rows is None else len(rows)
-        last = column_letter(max(len(columns) - 1, 0))
+
+        def chunks() -> Iterator[list[Column]]:
+            for start in range(0, count, CHUNK_ROWS):
+                stop = min(start + CHUNK_ROWS, count)
+                if rows is None:
+                    yield [Column(c.header, c.cells.slice(start, stop - start), c.width)
+                           for c in columns]
+                else:
+                    taken = pa.array(rows[start:stop])
+                    yield [Column(c.header, pc.take(c.cells, taken), c.width) for c in columns]
+
+        self.stream(name, [c.header for c in columns], [c.width for c in columns], count,
+                    chunks(), print_title=print_title)
+
+    def stream(self, name: str, headers: Sequence[str], widths: Sequence[float], count: int,
+               chunks: Iterable[Sequence[Column]], *, print_title: str) -> None:
+        """A table as `table` writes it, its `count` rows given as chunks of columns (each
+        chunk's columns hold the cells of the next rows, in the order of `headers`): the
+        caller builds the cells of one chunk at a time, so memory holds one chunk, not the
+        sheet."""
+        last = column_letter(max(len(headers) - 1, 0))
         end = max(count + 1, 2)
         info = _SheetInfo(name, [
             ("_xlnm._FilterDatabase", _reference(name, f"$A$1:${last}${end}"), True),
             ("_xlnm.Print_Titles", _reference(name, "$1:$1"), False),
         ])
-        head = self._sheet_head(widths=[c.width for c in columns], frozen=True,
+        head = self._sheet_head(widths=widths, frozen=True,
                                 dimension=f"A1:{last}{count + 1}", fit=True)
         header_row = '<row r="1">' + "".join(
             f'<c r="{column_letter(i)}1" s="{HEADER}" t="inlineStr"><is><t xml:space="preserve">'
-            f"{escape(clean_text(c.header))}</t></is></c>" for i, c in enumerate(columns)) + \
+            f"{escape(clean_text(h))}</t></is></c>" for i, h in enumerate(headers)) + \
             "</row>"
         tail = (f'</sheetData><autoFilter ref="A1:{last}{end}"/>'
                 + self._page(print_title, landscape=True) + "</worksheet>")
+        written = 0
         with self._zip.open(f"xl/worksheets/sheet{len(self._sheets) + 1}.xml", "w",
                             force_zip64=True) as out:
             out.write((head + "<sheetData>" + header_row).encode("utf-8"))
-            for start in range(0, count, CHUNK_ROWS):
-                stop = min(start + CHUNK_ROWS, count)
-                out.write(self._rows(columns, start, stop, rows))
+            for chunk in chunks:
+                size = len(chunk[0].cells) if chunk else 0
+                if size:
+                    out.write(self._rows(chunk, written))
+                written += size
             out.write(tail.encode("utf-8"))
+        if written != count:
+            raise ValueError(f"sheet {name}: {written} rows written, {count} announced")
         self._sheets.append(info)
 
     @staticmethod
-    def _rows(columns: Sequence[Column], start: int, stop: int,
-              rows: np.ndarray | None) -> bytes:
-        numbers = pc.cast(pa.array(np.arange(start + 2, stop + 2)), pa.large_string())
-        taken = None if rows is None else pa.array(rows[start:stop])
+    def _rows(columns: Sequence[Column], start: int) -> memoryview:
+        """The XML of the chunk's rows, numbered from data row `start` (0: sheet row 2)."""
+        size = len(columns[0].cells)
+        numbers = pc.cast(pa.array(np.arange(start + 2, start + size + 2)), pa.large_string())
         parts: list[Any] = ['<row r="', numbers, '">']
         for i, column in enumerate(columns):
-            cells = (column.cells.slice(start, stop - start) if taken is None
-                     else pc.take(column.cells, taken))
-            parts.append(pc.fill_null(_join(f'<c r="{column_letter(i)}', numbers, cells),
-                                      _lit("")))
+            parts.append(pc.fill_null(_join(f'<c r="{column_letter(i)}', numbers,
+                                            column.cells), _lit("")))
         parts.append("</row>")
-        return "".join(_join(*parts).to_pylist()).encode("utf-8")
+        joined = _join(*parts)
+        # No row is null: the rows, one after the other, are the data buffer between the
+        # first and last offsets (no copy through Python strings).
+        offsets = np.frombuffer(joined.buffers()[1], dtype="int64",
+                                count=len(joined) + 1, offset=joined.offset * 8)
+        return memoryview(joined.buffers()[2])[offsets[0]:offsets[-1]]
 
     def free(self, name: str, rows: Sequence[Sequence[tuple[Any, int]]],
              widths: Sequence[float], *, print_title: str, landscape: bool = False) -> None:
