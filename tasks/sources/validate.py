@@ -184,8 +184,57 @@ def _keys_in_file(name: str, frame: pd.DataFrame) -> pd.Index:
     return pd.Index(frame[column].dropna().unique())
 
 
+def _passes(check: pa.Check, values: pd.Series | pd.DataFrame) -> np.ndarray | None:
+    """Where `check` holds on `values`, by pandera's own evaluation of it; None when its output
+    is not one boolean per row (then only pandera's full validation can say)."""
+    output = check(values).check_output
+    if not isinstance(output, pd.Series) or not output.index.equals(values.index):
+        return None
+    return output.fillna(False).to_numpy(dtype=bool)  # a missing verdict is no pass
+
+
+def suspect_rows(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> np.ndarray | None:
+    """Rows that may fail `schema`: a superset of what pandera would report, exact for every
+    row it leaves out. None when this cannot be decided here (pandera validates every row).
+
+    Only for schemas whose rules are each about one row: every column check of the source
+    schemas is a test of one value (schemas/sources.py), so it is evaluated once per distinct
+    value of the column instead of once per row (12 million attendance rows repeat 180 dates,
+    six statuses and a few thousand clock times), and a row fails when one of its values does;
+    the dataframe checks are evaluated on the whole frame, as pandera does. A rule across rows
+    (a duplicate key) would see only the suspects when pandera re-validates them: such schemas
+    are left to pandera whole (the caller's choice)."""
+    bad = np.zeros(len(frame), dtype=bool)
+    for name, column in schema.columns.items():
+        codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
+        values = pd.Series(uniques, dtype=frame[name].dtype)
+        ok = np.ones(len(values), dtype=bool)
+        for check in column.checks:
+            if check.element_wise or check.groupby is not None or not check.ignore_na:
+                return None
+            passed = _passes(check, values)
+            if passed is None:
+                return None
+            ok &= passed
+        # factorize marks a missing value with -1: the appended verdict is nullability's.
+        ok = np.append(ok, column.nullable)
+        bad |= ~ok[codes]
+    for check in schema.checks:
+        if check.element_wise or check.groupby is not None:
+            return None
+        passed = _passes(check, frame)
+        if passed is None:
+            return None
+        bad |= ~passed
+    return bad
+
+
 def validate_dataset(raw: RawDataset, ctx: ValidationContext) -> ValidatedDataset:
-    """Validate one dataset lazily; every failing row goes to the quarantine with all reasons."""
+    """Validate one dataset lazily; every failing row goes to the quarantine with all reasons.
+
+    A dataset without a key (attendance, whose rules are each about one row) is validated by
+    pandera only on the rows `suspect_rows` cannot clear: the rows, reasons and their order are
+    those of validating every row, in a fraction of the time."""
     frame = normalise(raw)
     keys_in_file = _keys_in_file(raw.name, frame)
     if raw.name == "units":
@@ -193,9 +242,15 @@ def validate_dataset(raw: RawDataset, ctx: ValidationContext) -> ValidatedDatase
     elif raw.name == "employees":
         ctx = replace(ctx, nips_in_file=keys_in_file)
 
+    schema = source_schema(raw.name, ctx)
+    checked = frame
+    if not DATASETS[raw.name].key and len(frame):
+        suspect = suspect_rows(frame, schema)
+        if suspect is not None:
+            checked = frame[suspect]
     reasons = pd.Series(dtype=object)
     try:
-        source_schema(raw.name, ctx).validate(frame, lazy=True)
+        schema.validate(checked, lazy=True)
     except pa.errors.SchemaErrors as error:
         if error.failure_cases["index"].isna().any():
             raise _schema_failure(raw, error) from error

@@ -199,3 +199,38 @@ def test_quarantine_share_limit(tmp_path):
 
 def test_fixture_is_what_the_tests_assume():
     assert FILES["units.csv"].count("\n") == 3
+
+
+def test_attendance_fast_path_gives_what_pandera_gives_on_every_row(tmp_path, monkeypatch):
+    """Attendance is validated by pandera only on the rows `suspect_rows` cannot clear: the
+    accepted rows, the quarantine (rows, reasons, payloads, order) and the accounting must be
+    those of pandera validating every row."""
+    from tasks.sources import validate as validate_module
+
+    nul, long_value = "\x00", "7" * 300
+    attendance = (
+        "nip,date,status,check_in,check_out,terminal\n"
+        f"{NIP_A},2025-01-02,H,07:20,16:05,T1\n"
+        f"{NIP_A},2025-07-01,h,07:20,16:05,T1\n"
+        f"{NIP_A},2025-01-03,X,,,T1\n"
+        f"{NIP_A},2025-01-06,H,08:00,07:00,T1\n"
+        "199001012015031009,2025-01-06,H,07:00,16:00,T1\n"
+        "12345,2025/01/07,H,7.30,,T1\n"
+        ",2025-01-08,TK,,,T1\n"
+        ",,,,,\n"
+        f" {NIP_B} , 2025-01-09 , dl ,,,T2\n"
+        f"{NIP_B},2025-01-10,H,07:00{nul},16:00,T2\n"
+        f"{NIP_B},2025-01-13,H,{long_value},16:00,T2\n"
+        f'{NIP_B},2025-01-14,"H\nS",07:00,16:00,T2\n'
+        f"{NIP_B},2025-01-15,S,24:00,,T2\n"
+        f"{NIP_C},2025-01-15,C,,,T3\n"
+        f"{NIP_A},2025-01-02,H,07:25,16:00,T3\n"
+    )
+    folder = write_period(tmp_path, {"attendance/mesin_01.csv": attendance})
+    fast = validate_all(folder)["attendance"]
+    monkeypatch.setattr(validate_module, "suspect_rows", lambda frame, schema: None)
+    whole = validate_all(folder)["attendance"]
+    assert fast.rows_quarantined == whole.rows_quarantined >= 10
+    pd.testing.assert_frame_equal(fast.quarantine, whole.quarantine)
+    pd.testing.assert_frame_equal(fast.accepted, whole.accepted)
+    pd.testing.assert_frame_equal(fast.file_counts, whole.file_counts)
