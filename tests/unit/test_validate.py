@@ -201,8 +201,8 @@ def test_fixture_is_what_the_tests_assume():
     assert FILES["units.csv"].count("\n") == 3
 
 
-def test_attendance_fast_path_gives_what_pandera_gives_on_every_row(tmp_path, monkeypatch):
-    """Attendance is validated by pandera only on the rows `suspect_rows` cannot clear: the
+def test_the_fast_path_gives_what_pandera_gives_on_every_row(tmp_path, monkeypatch):
+    """pandera validates only the rows `suspect_rows` cannot clear: for every dataset, the
     accepted rows, the quarantine (rows, reasons, payloads, order) and the accounting must be
     those of pandera validating every row."""
     from tasks.sources import validate as validate_module
@@ -226,11 +226,44 @@ def test_attendance_fast_path_gives_what_pandera_gives_on_every_row(tmp_path, mo
         f"{NIP_C},2025-01-15,C,,,T3\n"
         f"{NIP_A},2025-01-02,H,07:25,16:00,T3\n"
     )
-    folder = write_period(tmp_path, {"attendance/mesin_01.csv": attendance})
-    fast = validate_all(folder)["attendance"]
-    monkeypatch.setattr(validate_module, "suspect_rows", lambda frame, schema: None)
-    whole = validate_all(folder)["attendance"]
-    assert fast.rows_quarantined == whole.rows_quarantined >= 10
-    pd.testing.assert_frame_equal(fast.quarantine, whole.quarantine)
-    pd.testing.assert_frame_equal(fast.accepted, whole.accepted)
-    pd.testing.assert_frame_equal(fast.file_counts, whole.file_counts)
+    skp = (
+        "nip,indicator_id,target,realization,polarity,weight\n"
+        f"{NIP_A},1,10,5,MAX,1\n"
+        f"{NIP_A},1,12,6,MAX,1\n"      # duplicate key with the row above
+        f"{NIP_A}, 1 ,12,x,MAX,1\n"    # the same key once trimmed, and a bad number
+        f"{NIP_B},1,0,-1,UP,abc\n"
+        f"{NIP_B},2,ten,,,\n"
+        f"{NIP_B},3,1e400,,min,\n"
+        f"{NIP_C},1,5,5,,\n"
+    )
+    folder = write_period(tmp_path, {"attendance/mesin_01.csv": attendance, "skp.csv": skp})
+    fast = validate_all(folder)
+    plain_typed = validate_module.to_typed
+    monkeypatch.setattr(validate_module, "suspect_rows", lambda *args: None)
+    monkeypatch.setattr(validate_module, "to_typed",
+                        lambda name, frame, *coded: plain_typed(name, frame))
+    whole = validate_all(folder)
+    assert fast["attendance"].rows_quarantined >= 10 and fast["skp"].rows_quarantined >= 5
+    for name in VALIDATION_ORDER:
+        pd.testing.assert_frame_equal(fast[name].quarantine, whole[name].quarantine)
+        pd.testing.assert_frame_equal(fast[name].accepted, whole[name].accepted)
+        pd.testing.assert_frame_equal(fast[name].file_counts, whole[name].file_counts)
+        pd.testing.assert_index_equal(fast[name].keys_in_file, whole[name].keys_in_file)
+
+
+@pytest.mark.parametrize("kind", ["text", "code", "rating"])
+def test_normalise_by_distinct_values_is_normalise_by_row(kind):
+    from schemas.parsing import canonical_rating
+    from tasks.sources.validate import _normalise_column
+
+    raw = pd.Series([" a", "a", "", None, "  ", "b\x00", "Di Atas  Ekspektasi",
+                     "sesuai_ekspektasi", " h ", "H"], dtype="str", index=range(3, 13))
+    by_row = raw.astype("str").str.strip()
+    by_row = by_row.mask(by_row == "")
+    if kind == "code":
+        by_row = by_row.str.upper()
+    elif kind == "rating":
+        by_row = canonical_rating(by_row)
+    pd.testing.assert_series_equal(_normalise_column(raw, kind)[0], by_row)
+    empty = pd.Series([None, None], dtype="str")
+    assert _normalise_column(empty, kind)[0].isna().all()
