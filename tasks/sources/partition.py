@@ -224,6 +224,8 @@ class _AcceptedWriter:
         if frame.empty:
             return
         part = partition_of(frame["nip"], self.partitions)
+        if self.partitions <= np.iinfo(np.int16).max:
+            part = part.astype(np.int16)  # numpy's stable sort of small integers is a radix sort
         order = np.argsort(part, kind="stable")  # file and line order kept inside a partition
         table = pa.Table.from_pandas(frame, preserve_index=False).take(pa.array(order))
         bounds = np.searchsorted(part[order], np.arange(self.partitions + 1))

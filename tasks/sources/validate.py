@@ -79,13 +79,18 @@ class Coded:
 
 
 def _normalise_column(raw: pd.Series, kind: str) -> tuple[pd.Series, Coded]:
-    codes, uniques = pd.factorize(raw.astype("str"), use_na_sentinel=True)
-    values = pd.Series(uniques, dtype="str").str.strip()
+    text = raw.astype("str")
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype="str")
+    values = distinct.str.strip()
     values = values.mask(values == "")
     if kind == "code":
         values = values.str.upper()
     elif kind == "rating":
         values = canonical_rating(values)
+    if values.equals(distinct):
+        # Normalising changed no value (the usual export): the column is its text as read.
+        return pd.Series(text.array, index=raw.index), Coded(codes, values)
     # The distinct values spread back: -1 (a missing raw value) takes the fill, missing.
     column = pd.Series(values.array.take(codes, allow_fill=True), index=raw.index)
     return column, Coded(codes, values)
