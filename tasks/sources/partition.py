@@ -39,7 +39,13 @@ from kinerja.config import InputLimits, SqlSource
 from kinerja.period import Period
 from schemas.parsing import map_unique
 from schemas.sources import DATASETS, ValidationContext
-from tasks.sources.extract import LINE_COLUMN, RawDataset, SourceFile, open_dataset
+from tasks.sources.extract import (
+    DEFAULT_BATCH_ROWS,
+    LINE_COLUMN,
+    RawDataset,
+    SourceFile,
+    open_dataset,
+)
 from tasks.sources.sql_source import extract_sql
 from tasks.sources.validate import QUARANTINE_COLUMNS, ValidatedDataset, validate_dataset
 
@@ -310,23 +316,26 @@ def validate_partitioned(name: str, folder: Path, source: SqlSource | None, agen
     scratch = work_root / "raw" / name
     accepted = PartitionedFrames(work_root / "accepted" / name)
     if not DATASETS[name].key:
-        # Every rule is about one row: validated in chunks as read, no raw split first.
+        # Every rule is about one row: validated in chunks as read, no raw split first. A
+        # chunk is at most a read batch: a chunk of a partition's size would hold the raw, the
+        # normalised and the typed rows of a whole partition at once.
+        chunk_rows = min(rows_per_partition, DEFAULT_BATCH_ROWS)
         if source is None:
             with open_dataset(folder, name, limits) as stream:
                 partitions = partition_count(stream.records_estimate, rows_per_partition)
                 validated = validate_chunks(name, stream.batches(), stream.columns,
                                             stream.paths, ctx, accepted, partitions,
-                                            rows_per_partition)
+                                            chunk_rows)
                 files = stream.files
             return validated, files
         whole = extract_sql(source, agency_code, period, limits)
         frame, files = whole.frame, whole.files
         del whole
         partitions = partition_count(len(frame), rows_per_partition)
-        pieces = (frame.iloc[i:i + rows_per_partition].reset_index(drop=True)
-                  for i in range(0, max(len(frame), 1), rows_per_partition))
+        pieces = (frame.iloc[i:i + chunk_rows].reset_index(drop=True)
+                  for i in range(0, max(len(frame), 1), chunk_rows))
         return validate_chunks(name, pieces, list(frame.columns), [f.path for f in files], ctx,
-                               accepted, partitions, rows_per_partition), files
+                               accepted, partitions, chunk_rows), files
     try:
         if source is None:
             with open_dataset(folder, name, limits) as stream:
