@@ -296,17 +296,20 @@ def validate_dataset(raw: RawDataset, ctx: ValidationContext) -> ValidatedDatase
         ctx = replace(ctx, nips_in_file=keys_in_file)
 
     schema = source_schema(raw.name, ctx)
-    checked = frame
+    checked: pd.DataFrame | None = frame
     if len(frame):
         try:
             suspect = suspect_rows(frame, schema, coded)
         except Exception:  # noqa: BLE001 - a check that raises: pandera reports it, as before
             suspect = None
         if suspect is not None:
-            checked = frame[suspect]
+            # No suspect (the usual chunk): pandera would check no row, and the columns it
+            # requires are there (normalise has read every column of the dataset).
+            checked = frame[suspect] if suspect.any() else None
     reasons = pd.Series(dtype=object)
     try:
-        schema.validate(checked, lazy=True)
+        if checked is not None:
+            schema.validate(checked, lazy=True)
     except pa.errors.SchemaErrors as error:
         if error.failure_cases["index"].isna().any():
             raise _schema_failure(raw, error) from error
