@@ -59,11 +59,39 @@ def printable(text: str, limit: int | None = None) -> str:
     return text
 
 
+def _plain_ascii(values: pd.Series) -> np.ndarray | None:
+    """True where a text value is printable ASCII only (bytes 0x20-0x7E), by one pass over the
+    values' bytes; None when the values are not all text."""
+    try:
+        array = pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if array.null_count or len(array) == 0:
+        return None
+    _, offsets_buffer, data_buffer = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[array.offset:
+                                                             array.offset + len(array) + 1]
+    data = (np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None
+            else np.zeros(0, dtype=np.uint8))
+    other = np.concatenate([[0], np.cumsum((data < 0x20) | (data > 0x7E), dtype=np.int64)])
+    return other[offsets[1:]] == other[offsets[:-1]]
+
+
+def _search_each(uniques: pd.Series, pattern: re.Pattern[str]) -> np.ndarray:
+    """Whether `pattern` occurs in each value. The patterns searched for here (control
+    characters, line breaks) never occur in printable ASCII, the text of nearly every value:
+    only the others are searched, in Python."""
+    found = np.zeros(len(uniques), dtype=bool)
+    plain = _plain_ascii(uniques)
+    candidates = range(len(uniques)) if plain is None else np.flatnonzero(~plain)
+    values = uniques.to_numpy(dtype=object)
+    for i in candidates:
+        found[i] = pattern.search(str(values[i])) is not None
+    return found
+
+
 def _flags(series: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
-    return map_unique(
-        series, lambda u: np.array([pattern.search(str(v)) is not None for v in u], dtype=bool),
-        missing=False,
-    ).astype(bool)
+    return map_unique(series, lambda u: _search_each(u, pattern), missing=False).astype(bool)
 
 
 def has_control_character(series: pd.Series) -> pd.Series:
@@ -76,10 +104,15 @@ def has_line_break(series: pd.Series) -> pd.Series:
     return _flags(series, _LINE_BREAK_RE)
 
 
+# Cached: every attendance chunk names most of the agency's employees again.
+_nip_valid_cached = functools.lru_cache(maxsize=1 << 18)(_nip_valid_one)
+
+
 def nip_is_valid(series: pd.Series) -> pd.Series:
     """True for an 18-digit NIP with a real birth date, a real appointment month and gender 1/2."""
     return map_unique(
-        series, lambda u: np.array([_nip_valid_one(str(v)) for v in u], dtype=bool), missing=False
+        series, lambda u: np.array([_nip_valid_cached(str(v)) for v in u], dtype=bool),
+        missing=False,
     )
 
 

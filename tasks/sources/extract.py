@@ -398,10 +398,27 @@ def _csv_failure(handle: BinaryIO, rel: str, size: int, header: list[str],
 
 
 def _has_line_break(table: pa.Table) -> bool:
-    return any(
-        pc.any(pc.match_substring(column, needle)).as_py()
-        for column in table.columns for needle in ("\n", "\r")
-    )
+    """Whether a value holds CR or LF: one pass over each string column's bytes (the values'
+    bytes lie between their first and last offset), not a substring search per value."""
+    for column in table.columns:
+        for chunk in column.chunks:
+            if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+                if pc.any(pc.match_substring_regex(chunk.cast(pa.string()), "[\r\n]")).as_py():
+                    return True
+                continue
+            if len(chunk) == 0:
+                continue
+            offsets_type = np.int32 if pa.types.is_string(chunk.type) else np.int64
+            _, offsets_buffer, data_buffer = chunk.buffers()
+            if data_buffer is None:
+                continue
+            offsets = np.frombuffer(offsets_buffer, dtype=offsets_type)
+            first, last = offsets[chunk.offset], offsets[chunk.offset + len(chunk)]
+            data = np.frombuffer(data_buffer, dtype=np.uint8)[first:last]
+            low = data[data < 14]  # CR (13) and LF (10) are rare among the low bytes
+            if len(low) and ((low == 10) | (low == 13)).any():
+                return True
+    return False
 
 
 def _csv_batches(handle: BinaryIO, rel: str, size: int, quoted: bool, header: list[str],

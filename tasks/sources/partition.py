@@ -5,12 +5,15 @@ rows for 100,000 employees). Instead of one frame it is handled in partitions by
 NIP, so that memory follows the partition size (setting `attendance_partition_rows`), not the
 agency:
 
-1. `split` streams the files (tasks/sources/extract.py `open_dataset`, a batch at a time) into the
-   partitions' raw text, Arrow IPC files under `<work>/raw/<dataset>/`;
-2. `validate_partitions` validates one partition at a time (validate.py, unchanged) and
-   writes its accepted rows to `<work>/accepted/<dataset>/part-NNNNN.parquet`; the quarantine,
-   small by the quarantine limit, is gathered back in file and line order;
-3. the score step (tasks/steps.py) scores attendance one partition at a time against the
+1. attendance (no key: every rule of it is about one row) is validated as it is read, in
+   chunks of about the partition size (`validate_chunks`: the files streamed by
+   tasks/sources/extract.py `open_dataset`, a batch at a time), and each chunk's accepted rows
+   are appended to their partitions, `<work>/accepted/<dataset>/part-NNNNN.parquet`;
+   a partitioned dataset with a key would instead be split first (`split`: the partitions' raw
+   text, Arrow IPC files under `<work>/raw/<dataset>/`) and validated one partition at a time
+   (`validate_partitions`), so that a key's rows meet; either way the quarantine, small by the
+   quarantine limit, is gathered back in file and line order;
+2. the score step (tasks/steps.py) scores attendance one partition at a time against the
    employees of the same partition.
 
 A row's partition depends only on its NIP as validation reads it (trimmed), so every row of one
@@ -30,12 +33,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from kinerja.config import InputLimits, SqlSource
 from kinerja.period import Period
 from schemas.parsing import map_unique
-from schemas.sources import ValidationContext
-from tasks.sources.extract import LINE_COLUMN, RawDataset, SourceFile, open_dataset
+from schemas.sources import DATASETS, ValidationContext
+from tasks.sources.extract import (
+    DEFAULT_BATCH_ROWS,
+    LINE_COLUMN,
+    RawDataset,
+    SourceFile,
+    open_dataset,
+)
 from tasks.sources.sql_source import extract_sql
 from tasks.sources.validate import QUARANTINE_COLUMNS, ValidatedDataset, validate_dataset
 
@@ -204,6 +214,98 @@ def validate_partitions(name: str, raw: _RawPartitions, files: list[SourceFile],
                                          "rows_quarantined"]], warnings=warnings)
 
 
+class _AcceptedWriter:
+    """The accepted rows of each partition, appended chunk by chunk (in file and line order)
+    to one Parquet file per partition; a partition without rows gets an empty file."""
+
+    def __init__(self, accepted: PartitionedFrames, partitions: int) -> None:
+        self.accepted, self.partitions = accepted, partitions
+        accepted.start(partitions)
+        self._writers: dict[int, pq.ParquetWriter] = {}
+        self._empty: pd.DataFrame | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self._empty is None:
+            self._empty = frame.iloc[:0]
+        if frame.empty:
+            return
+        part = partition_of(frame["nip"], self.partitions)
+        if self.partitions <= np.iinfo(np.int16).max:
+            part = part.astype(np.int16)  # numpy's stable sort of small integers is a radix sort
+        order = np.argsort(part, kind="stable")  # file and line order kept inside a partition
+        table = pa.Table.from_pandas(frame, preserve_index=False).take(pa.array(order))
+        bounds = np.searchsorted(part[order], np.arange(self.partitions + 1))
+        for index in range(self.partitions):
+            start, stop = int(bounds[index]), int(bounds[index + 1])
+            if stop > start:
+                if index not in self._writers:
+                    self._writers[index] = pq.ParquetWriter(self.accepted.path(index),
+                                                            table.schema)
+                self._writers[index].write_table(table.slice(start, stop - start))
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        for index in range(self.partitions):
+            if index not in self._writers and self._empty is not None:
+                self.accepted.write(index, self._empty)
+        self._writers.clear()
+
+
+def _chunks(batches: Iterable[pd.DataFrame], columns: list[str],
+            rows: int) -> Iterable[pd.DataFrame]:
+    """The batches' rows in chunks of at least `rows` rows (the last may be smaller), each in
+    the column order of the whole dataset's frame (a column only other files have is empty)."""
+    pending: list[pd.DataFrame] = []
+    size = 0
+    for batch in batches:
+        for column in columns:
+            if column not in batch.columns:
+                batch[column] = pd.Series(pd.NA, index=batch.index, dtype="str")
+        pending.append(batch[columns])
+        size += len(batch)
+        if size >= rows:
+            yield pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0]
+            pending, size = [], 0
+    if pending or size == 0:
+        yield (pd.concat(pending, ignore_index=True) if len(pending) > 1
+               else pending[0] if pending else pd.DataFrame({c: pd.Series(dtype="str")
+                                                             for c in columns}))
+
+
+def validate_chunks(name: str, batches: Iterable[pd.DataFrame], columns: list[str],
+                    paths: list[str], ctx: ValidationContext, accepted: PartitionedFrames,
+                    partitions: int, rows: int) -> ValidatedDataset:
+    """A dataset whose rules are each about one row, validated in chunks of about `rows` rows
+    as it is read, its accepted rows written straight into their partitions: no raw copy of
+    the dataset is split first. The quarantine, the accounting and the accepted rows (in file
+    and line order inside each partition) are those of `validate_partitions`."""
+    files = [SourceFile(name, path, "", 0, 0) for path in paths]  # accounting only
+    writer = _AcceptedWriter(accepted, partitions)
+    quarantines: list[pd.DataFrame] = []
+    counts: pd.DataFrame | None = None
+    warnings: list[str] = []
+    try:
+        for chunk in _chunks(batches, columns, rows):
+            if LINE_COLUMN in chunk.columns:
+                chunk[LINE_COLUMN] = chunk[LINE_COLUMN].astype("int64")
+            validated = validate_dataset(RawDataset(name, chunk, files), ctx)
+            writer.write(validated.accepted)
+            quarantines.append(validated.quarantine)
+            part_counts = validated.file_counts.set_index("path")
+            counts = part_counts if counts is None else counts + part_counts
+            warnings += validated.warnings
+            del validated
+    finally:
+        writer.close()
+    quarantine = pd.concat(quarantines, ignore_index=True)
+    quarantine = quarantine.iloc[_quarantine_order(quarantine, paths)].reset_index(drop=True)
+    file_counts = counts.reindex(paths).reset_index()  # type: ignore[union-attr]
+    return ValidatedDataset(name, pd.DataFrame(), quarantine[QUARANTINE_COLUMNS],
+                            file_counts[["path", "rows_read", "rows_accepted",
+                                         "rows_quarantined"]], warnings=warnings)
+
+
 def validate_partitioned(name: str, folder: Path, source: SqlSource | None, agency_code: str,
                          period: Period, limits: InputLimits, ctx: ValidationContext,
                          work_root: Path, rows_per_partition: int,
@@ -213,6 +315,27 @@ def validate_partitioned(name: str, folder: Path, source: SqlSource | None, agen
     Landing-zone files are streamed; a SQL source's rows are read whole, then split."""
     scratch = work_root / "raw" / name
     accepted = PartitionedFrames(work_root / "accepted" / name)
+    if not DATASETS[name].key:
+        # Every rule is about one row: validated in chunks as read, no raw split first. A
+        # chunk is at most a read batch: a chunk of a partition's size would hold the raw, the
+        # normalised and the typed rows of a whole partition at once.
+        chunk_rows = min(rows_per_partition, DEFAULT_BATCH_ROWS)
+        if source is None:
+            with open_dataset(folder, name, limits) as stream:
+                partitions = partition_count(stream.records_estimate, rows_per_partition)
+                validated = validate_chunks(name, stream.batches(), stream.columns,
+                                            stream.paths, ctx, accepted, partitions,
+                                            chunk_rows)
+                files = stream.files
+            return validated, files
+        whole = extract_sql(source, agency_code, period, limits)
+        frame, files = whole.frame, whole.files
+        del whole
+        partitions = partition_count(len(frame), rows_per_partition)
+        pieces = (frame.iloc[i:i + chunk_rows].reset_index(drop=True)
+                  for i in range(0, max(len(frame), 1), chunk_rows))
+        return validate_chunks(name, pieces, list(frame.columns), [f.path for f in files], ctx,
+                               accepted, partitions, chunk_rows), files
     try:
         if source is None:
             with open_dataset(folder, name, limits) as stream:

@@ -199,3 +199,71 @@ def test_quarantine_share_limit(tmp_path):
 
 def test_fixture_is_what_the_tests_assume():
     assert FILES["units.csv"].count("\n") == 3
+
+
+def test_the_fast_path_gives_what_pandera_gives_on_every_row(tmp_path, monkeypatch):
+    """pandera validates only the rows `suspect_rows` cannot clear: for every dataset, the
+    accepted rows, the quarantine (rows, reasons, payloads, order) and the accounting must be
+    those of pandera validating every row."""
+    from tasks.sources import validate as validate_module
+
+    nul, long_value = "\x00", "7" * 300
+    attendance = (
+        "nip,date,status,check_in,check_out,terminal\n"
+        f"{NIP_A},2025-01-02,H,07:20,16:05,T1\n"
+        f"{NIP_A},2025-07-01,h,07:20,16:05,T1\n"
+        f"{NIP_A},2025-01-03,X,,,T1\n"
+        f"{NIP_A},2025-01-06,H,08:00,07:00,T1\n"
+        "199001012015031009,2025-01-06,H,07:00,16:00,T1\n"
+        "12345,2025/01/07,H,7.30,,T1\n"
+        ",2025-01-08,TK,,,T1\n"
+        ",,,,,\n"
+        f" {NIP_B} , 2025-01-09 , dl ,,,T2\n"
+        f"{NIP_B},2025-01-10,H,07:00{nul},16:00,T2\n"
+        f"{NIP_B},2025-01-13,H,{long_value},16:00,T2\n"
+        f'{NIP_B},2025-01-14,"H\nS",07:00,16:00,T2\n'
+        f"{NIP_B},2025-01-15,S,24:00,,T2\n"
+        f"{NIP_C},2025-01-15,C,,,T3\n"
+        f"{NIP_A},2025-01-02,H,07:25,16:00,T3\n"
+    )
+    skp = (
+        "nip,indicator_id,target,realization,polarity,weight\n"
+        f"{NIP_A},1,10,5,MAX,1\n"
+        f"{NIP_A},1,12,6,MAX,1\n"      # duplicate key with the row above
+        f"{NIP_A}, 1 ,12,x,MAX,1\n"    # the same key once trimmed, and a bad number
+        f"{NIP_B},1,0,-1,UP,abc\n"
+        f"{NIP_B},2,ten,,,\n"
+        f"{NIP_B},3,1e400,,min,\n"
+        f"{NIP_C},1,5,5,,\n"
+    )
+    folder = write_period(tmp_path, {"attendance/mesin_01.csv": attendance, "skp.csv": skp})
+    fast = validate_all(folder)
+    plain_typed = validate_module.to_typed
+    monkeypatch.setattr(validate_module, "suspect_rows", lambda *args: None)
+    monkeypatch.setattr(validate_module, "to_typed",
+                        lambda name, frame, *coded: plain_typed(name, frame))
+    whole = validate_all(folder)
+    assert fast["attendance"].rows_quarantined >= 10 and fast["skp"].rows_quarantined >= 5
+    for name in VALIDATION_ORDER:
+        pd.testing.assert_frame_equal(fast[name].quarantine, whole[name].quarantine)
+        pd.testing.assert_frame_equal(fast[name].accepted, whole[name].accepted)
+        pd.testing.assert_frame_equal(fast[name].file_counts, whole[name].file_counts)
+        pd.testing.assert_index_equal(fast[name].keys_in_file, whole[name].keys_in_file)
+
+
+@pytest.mark.parametrize("kind", ["text", "code", "rating"])
+def test_normalise_by_distinct_values_is_normalise_by_row(kind):
+    from schemas.parsing import canonical_rating
+    from tasks.sources.validate import _normalise_column
+
+    raw = pd.Series([" a", "a", "", None, "  ", "b\x00", "Di Atas  Ekspektasi",
+                     "sesuai_ekspektasi", " h ", "H"], dtype="str", index=range(3, 13))
+    by_row = raw.astype("str").str.strip()
+    by_row = by_row.mask(by_row == "")
+    if kind == "code":
+        by_row = by_row.str.upper()
+    elif kind == "rating":
+        by_row = canonical_rating(by_row)
+    pd.testing.assert_series_equal(_normalise_column(raw, kind)[0], by_row)
+    empty = pd.Series([None, None], dtype="str")
+    assert _normalise_column(empty, kind)[0].isna().all()
