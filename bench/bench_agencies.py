@@ -16,12 +16,17 @@ kinerja's generator into the --cache folder and reused. One Prefect server serve
 3. `kinerja run --agency all --executor dask --dask-address ...` on a LocalCluster of --workers
    single-threaded worker processes started beforehand (its start is timed apart).
 
-Each into its own SQLite warehouse. It prints wall time, agencies per minute, CPU seconds (of
-the kinerja processes and of the Prefect server) and peak resident memory (`ru_maxrss`: of the
-command's process for 1 and 2, of every Dask worker process over its life for 3) side by side
-with the targets of issue 13, and whether every fact table
-of the Dask run equals the sequential run's (run ids aside). Record `uptime` beside the figures:
-the machine is shared.
+Each into its own SQLite warehouse. The LocalClusters are the ones `kinerja run --executor dask`
+would start (`flows.agencies.local_cluster_kwargs` and `worker_environ`: the workers preload
+the pipeline), started beforehand as a running cluster would be: the run's wall time and CPU
+exclude the cluster's start, printed apart (and the wall time with it).
+
+It prints wall time, agencies per minute, CPU seconds (of the command, of each Dask worker
+during the run, and of the Prefect server) and each agency's peak resident memory as its run
+recorded it (`run_peaks`: the kernel's high-water mark during the run; a worker's peak is the
+highest of its agencies') side by side with the targets of issue 13, and whether every fact
+table of the Dask run equals the sequential run's (run ids aside). `--runs` runs only some of
+the four (no table then). Record the load average beside the figures: the machine is shared.
 """
 
 from __future__ import annotations
