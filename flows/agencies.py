@@ -133,7 +133,7 @@ def release_memory() -> None:
 
 def _forget_gx_context() -> None:
     """Great Expectations keeps its last context in a module global, and with it the tables the
-    agency's check validated (about 15 MiB at 5,000 employees) until the next check replaces
+    agency's check validated (about 10 MiB at 5,000 employees) until the next check replaces
     it: let them go with the agency."""
     if "great_expectations" not in sys.modules:
         return
