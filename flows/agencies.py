@@ -20,6 +20,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -35,6 +36,7 @@ from kinerja.redact import install_log_masking, one_line
 from tasks.warehouse.run_ledger import RUN_KINDS
 
 FLOWS = ("semester", "backfill")
+WORKER_PRELOAD = "flows.dask_worker"
 
 
 class AgencyFailed(RuntimeError):
@@ -119,6 +121,7 @@ def release_memory() -> None:
     """Hand the memory of a finished agency back to the system before the next one: a worker
     (or the command, locally) runs agency after agency, and without this each one's peak
     starts from the previous one's leftovers (freed but kept by pyarrow's pool and malloc)."""
+    _forget_gx_context()
     gc.collect()
     import pyarrow as pa
 
@@ -126,6 +129,20 @@ def release_memory() -> None:
     if sys.platform.startswith("linux"):
         with suppress(OSError, AttributeError):  # not glibc (musl): nothing to trim
             ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _forget_gx_context() -> None:
+    """Great Expectations keeps its last context in a module global, and with it the tables the
+    agency's check validated (about 10 MiB at 5,000 employees) until the next check replaces
+    it: let them go with the agency."""
+    if "great_expectations" not in sys.modules:
+        return
+    with suppress(Exception):  # GX's internals may move: then the next check replaces it
+        from great_expectations.data_context.data_context.context_factory import (
+            project_manager,
+        )
+
+        project_manager.set_project(None)
 
 
 def _run_agency(agency_code: str, job: dict[str, Any]) -> dict[str, Any]:
@@ -200,8 +217,40 @@ def local_cluster_kwargs(agencies: int) -> dict[str, Any]:
     most one per agency), each with an equal share of the memory (Dask's `auto`). One thread:
     a worker runs one agency at a time, so its peak is one agency's peak."""
     workers = max(1, min(agencies, os.cpu_count() or 1))
+    # Each worker imports the pipeline as it starts (flows/dask_worker.py), not in its first
+    # agency: `dask worker --preload flows.dask_worker` does the same on a cluster of its own.
     return {"n_workers": workers, "threads_per_worker": 1, "processes": True,
-            "memory_limit": "auto", "dashboard_address": ":0"}
+            "memory_limit": "auto", "dashboard_address": ":0", "preload": [WORKER_PRELOAD]}
+
+
+def largest_first(codes: list[str], job: dict[str, Any]) -> list[str]:
+    """The agencies in the order to hand them to Dask: the most landing data first, so that the
+    longest runs start first and the last to finish is a short one (two workers given a big
+    agency last would leave one core idle while the other finishes it). Agencies read from SQL,
+    or whose folder is missing, count as empty; ties keep their order."""
+    from kinerja.config import load_settings
+
+    settings = load_settings()
+
+    def size(code: str) -> int:
+        root = Path(job["landing"]) if job.get("landing") else settings.agency_landing(code)
+        total = 0
+        with suppress(OSError):
+            for folder, _, files in os.walk(root / code):
+                for name in files:
+                    with suppress(OSError):
+                        total += os.stat(os.path.join(folder, name)).st_size
+        return total
+
+    sizes = {code: size(code) for code in codes}
+    return sorted(codes, key=lambda code: -sizes[code])
+
+
+# glibc reads these when a process starts: Dask's nanny sets them before it spawns a worker
+# (`distributed.nanny.pre-spawn-environ`). One malloc arena per worker: each thread that
+# validates a dataset otherwise gets an arena of its own, and memory left in them stays with the
+# worker for its next agency (bench/README.md, "Session 4").
+WORKER_ENVIRON = {"MALLOC_ARENA_MAX": "1"}
 
 
 def dask_task_runner(dask_address: str | None, agencies: int) -> Any:
@@ -234,6 +283,17 @@ def _api_for_workers() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def worker_environ() -> Iterator[None]:
+    """`WORKER_ENVIRON` for the workers of a LocalCluster started here (a running cluster's
+    workers get it where they are started: README "Many agencies on Dask")."""
+    import dask
+
+    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v
+                          for k, v in WORKER_ENVIRON.items()}):
+        yield
+
+
 def appraise_each(codes: list[str], job: dict[str, Any], executor: str = "local",
                   dask_address: str | None = None) -> list[dict[str, Any]]:
     """Run `job` for every agency inside the current flow run; every agency's outcome, in the
@@ -257,16 +317,17 @@ def appraise_each(codes: list[str], job: dict[str, Any], executor: str = "local"
             except AgencyFailed as failure:
                 outcomes.append(_outcome(code, "failed", reason=failure.reason))
     else:
-        with _api_for_workers(), dask_task_runner(dask_address, len(codes)) as runner:
+        with _api_for_workers(), worker_environ(), \
+                dask_task_runner(dask_address, len(codes)) as runner:
             logger.info("%d agencies on Dask (%s)", len(codes),
                         dask_address or "LocalCluster: " + ", ".join(
                             f"{k}={v}" for k, v in local_cluster_kwargs(len(codes)).items()))
-            futures = [runner.submit(agency_run, {"agency_code": code, "job": job})
-                       for code in codes]
-            for future in futures:
+            # Dask starts tasks of equal priority in the order they came.
+            futures = {code: runner.submit(agency_run, {"agency_code": code, "job": job})
+                       for code in largest_first(codes, job)}
+            for future in futures.values():
                 future.wait()
-            outcomes = [_dask_outcome(code, future)
-                        for code, future in zip(codes, futures, strict=True)]
+            outcomes = [_dask_outcome(code, futures[code]) for code in codes]
     for o in outcomes:
         if o["status"] == "failed":
             logger.error("%s %s failed: %s", o["agency_code"], _job_label(job), o["reason"])

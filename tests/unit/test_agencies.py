@@ -82,6 +82,36 @@ def test_the_local_cluster_is_sized_to_the_machine_and_the_agencies():
     assert local_cluster_kwargs(500)["threads_per_worker"] == 1  # one agency at a time
 
 
+def test_the_workers_preload_the_pipeline_and_get_one_malloc_arena():
+    from flows.agencies import WORKER_ENVIRON, WORKER_PRELOAD, local_cluster_kwargs
+
+    assert local_cluster_kwargs(2)["preload"] == [WORKER_PRELOAD] == ["flows.dask_worker"]
+    assert WORKER_ENVIRON == {"MALLOC_ARENA_MAX": "1"}
+
+
+def test_the_preload_imports_every_module_it_names(caplog):
+    """A name the libraries no longer have would only be logged on the worker: caught here."""
+    from flows import dask_worker
+
+    with caplog.at_level("WARNING", logger=dask_worker.__name__):
+        dask_worker.preload()
+    assert not caplog.records
+    assert all(name in sys.modules for name in dask_worker.LAZY_IMPORTS)
+
+
+def test_dask_gets_the_largest_agencies_first(folder):
+    from flows.agencies import largest_first, semester_job
+
+    landing = folder / "landing"
+    for code, size in (("3301", 10), ("3302", 300), ("3303", 0), ("3304", 300)):
+        (landing / code / "2025-S1").mkdir(parents=True)
+        (landing / code / "2025-S1" / "attendance.csv").write_bytes(b"x" * size)
+    job = semester_job("2025-S1", landing=str(landing))
+    # 3305 has no folder (its run will fail on its own): counted as empty; ties keep the order.
+    assert largest_first(["3301", "3302", "3303", "3304", "3305"], job) == [
+        "3302", "3304", "3301", "3303", "3305"]
+
+
 def test_a_wrong_executor_fails_before_prefect_starts(folder):
     (folder / "landing" / "3374").mkdir(parents=True)
     env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}
