@@ -14,10 +14,7 @@ A worker reads it from its own environment or `kinerja.toml` (README "Many agenc
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -32,6 +29,7 @@ from flows.backfill import backfill
 from flows.semester import semester_appraisal
 from kinerja import identifiers
 from kinerja.config import EXECUTORS
+from kinerja.memory import release_memory
 from kinerja.redact import install_log_masking, one_line
 from tasks.warehouse.run_ledger import RUN_KINDS
 
@@ -115,34 +113,6 @@ def run_agency(agency_code: str, job: dict[str, Any]) -> dict[str, Any]:
         return _run_agency(agency_code, job)
     finally:
         release_memory()
-
-
-def release_memory() -> None:
-    """Hand the memory of a finished agency back to the system before the next one: a worker
-    (or the command, locally) runs agency after agency, and without this each one's peak
-    starts from the previous one's leftovers (freed but kept by pyarrow's pool and malloc)."""
-    _forget_gx_context()
-    gc.collect()
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-    if sys.platform.startswith("linux"):
-        with suppress(OSError, AttributeError):  # not glibc (musl): nothing to trim
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _forget_gx_context() -> None:
-    """Great Expectations keeps its last context in a module global, and with it the tables the
-    agency's check validated (about 10 MiB at 5,000 employees) until the next check replaces
-    it: let them go with the agency."""
-    if "great_expectations" not in sys.modules:
-        return
-    with suppress(Exception):  # GX's internals may move: then the next check replaces it
-        from great_expectations.data_context.data_context.context_factory import (
-            project_manager,
-        )
-
-        project_manager.set_project(None)
 
 
 def _run_agency(agency_code: str, job: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from prefect.runtime import flow_run
 from flows import observe
 from kinerja import faults, identifiers, interrupts, timings
 from kinerja.config import load_settings
+from kinerja.memory import release_memory
 from kinerja.period import Period
 from kinerja.policy import Policy, load_policy
 from kinerja.preflight import check_landing
@@ -145,8 +146,6 @@ def semester_appraisal(
         # What validation, scoring and the check freed is still held by pyarrow's pool and
         # malloc: handed back first, the report's own memory does not stack on it (at 100,000
         # employees the report was the run's peak by that much).
-        from flows.agencies import release_memory  # here: flows.agencies imports this module
-
         release_memory()
         outputs.update(steps.write_reports(url, agency_code, period.id, reports_dir,
                                            work_root, loaded_policy))
