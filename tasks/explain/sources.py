@@ -27,7 +27,7 @@ from kinerja.policy import Policy, load_policy
 from schemas.sources import VALIDATION_ORDER, ValidationContext
 from tasks.explain.calibration import Calibration, rater_calibration
 from tasks.explain.derive import Evidence, Explainer, Lineage
-from tasks.reporting.report import publishing_run, select_rows, snapshot
+from tasks.reporting.report import publishing_run, snapshot
 from tasks.score import ScoringInputs
 from tasks.score.rules import ScoringRules
 from tasks.sources.extract import (
@@ -121,10 +121,11 @@ def read_publication(engine: Engine, agency_code: str, period_id: str) -> Public
     period = Period.parse(period_id)
     with snapshot(engine) as conn:
         run = publishing_run(conn, agency_code, period.id)
-        source_files = select_rows(conn, "source_file", run_id=run["run_id"])
-        facts = {table: select_rows(conn, table, agency_code=agency_code, period_id=period.id)
-                 .drop(columns="run_id") for table in COMPARED_TABLES}
-        agency = select_rows(conn, "dim_agency", agency_code=agency_code)
+        source_files = warehouse.select_rows(conn, "source_file", run_id=run["run_id"])
+        facts = {table: warehouse.select_rows(conn, table, agency_code=agency_code,
+                                              period_id=period.id).drop(columns="run_id")
+                 for table in COMPARED_TABLES}
+        agency = warehouse.select_rows(conn, "dim_agency", agency_code=agency_code)
     prior_absent, prior_predikat = warehouse.load_prior(engine, agency_code, period)
     name = str(agency["agency_name"].iloc[0]) if len(agency) else agency_code
     return Publication(agency_code, name, period, run, source_files, facts, prior_absent,

@@ -176,17 +176,6 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def select_rows(conn: Connection, table: str, *where: Any, **equals: Any) -> pd.DataFrame:
-    """Rows of a warehouse table matching `equals` (column=value) and any extra clauses built
-    by `where(table)` callables, ordered by its key and typed like `warehouse.read_table`."""
-    reflected = warehouse.reflect_table(conn, table)
-    clauses = [reflected.c[column] == value for column, value in equals.items()]
-    clauses += [build(reflected) for build in where]
-    rows = conn.execute(
-        sa.select(reflected).where(*clauses).order_by(*reflected.primary_key.columns)).all()
-    return warehouse.typed_frame(list(reflected.columns), rows)
-
-
 def publishing_run(conn: Connection, agency_code: str, period_id: str) -> dict[str, Any]:
     """The pipeline_run row of the agency-period's current publication
     (`run_ledger.current_run`). Raises ValueError when nothing is published."""
@@ -205,7 +194,8 @@ def employees_of(conn: Connection, agency_code: str, period_id: str) -> pd.DataF
     appraisal = warehouse.reflect_table(conn, "fact_appraisal")
     nips = sa.select(appraisal.c.nip).where(appraisal.c.agency_code == agency_code,
                                             appraisal.c.period_id == period_id)
-    return select_rows(conn, "dim_employee", lambda t: t.c.nip.in_(nips.scalar_subquery()))
+    return warehouse.select_rows(conn, "dim_employee",
+                                 lambda t: t.c.nip.in_(nips.scalar_subquery()))
 
 
 def build_organisation(dim_unit: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
@@ -271,15 +261,15 @@ def read_publication(engine: Engine, agency_code: str, period_id: str) -> dict[s
         run = publishing_run(conn, agency_code, period.id)
 
         def facts(table: str) -> pd.DataFrame:
-            return select_rows(conn, table, agency_code=agency_code,
+            return warehouse.select_rows(conn, table, agency_code=agency_code,
                                period_id=period.id).drop(columns="run_id")
 
         return {
             "agency_code": agency_code,
             "period": period,
             "run": run,
-            "agency": select_rows(conn, "dim_agency", agency_code=agency_code),
-            "dim_unit": select_rows(conn, "dim_unit", agency_code=agency_code),
+            "agency": warehouse.select_rows(conn, "dim_agency", agency_code=agency_code),
+            "dim_unit": warehouse.select_rows(conn, "dim_unit", agency_code=agency_code),
             "appraisal": facts("fact_appraisal"),
             "followup": facts("fact_followup").drop(columns=["agency_code", "period_id"]),
             "attendance": facts("fact_attendance").drop(
@@ -289,8 +279,8 @@ def read_publication(engine: Engine, agency_code: str, period_id: str) -> dict[s
             "units": facts("fact_unit_performance"),
             "distribution": facts("fact_predikat_distribution"),
             "checks": facts("fact_distribution_check"),
-            "quarantine": select_rows(conn, "quarantine", run_id=run["run_id"]),
-            "source_files": select_rows(conn, "source_file", run_id=run["run_id"]),
+            "quarantine": warehouse.select_rows(conn, "quarantine", run_id=run["run_id"]),
+            "source_files": warehouse.select_rows(conn, "source_file", run_id=run["run_id"]),
         }
 
 

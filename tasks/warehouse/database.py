@@ -17,10 +17,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -400,18 +403,14 @@ def read_table(
     is missing), integers as int64 (`Int64`), numbers as float64, dates and timestamps as
     datetime64, text as the pipeline's string dtype.
     """
+    equals = {column: value for column, value in (("agency_code", agency_code),
+                                                   ("period_id", period_id)) if value is not None}
     with engine.connect() as conn:
         reflected = reflect_table(conn, table)
-        stmt = sa.select(reflected)
-        for column, value in (("agency_code", agency_code), ("period_id", period_id)):
-            if value is None:
-                continue
+        for column in equals:
             if column not in reflected.c:
                 raise ValueError(f"table {table} has no column {column}")
-            stmt = stmt.where(reflected.c[column] == value)
-        stmt = stmt.order_by(*reflected.primary_key.columns)
-        rows = conn.execute(stmt).all()
-    return typed_frame(reflected.columns, rows)
+        return select_rows(conn, table, **equals)
 
 
 def agency_name(db: Engine | Connection, agency_code: str) -> str | None:
@@ -484,3 +483,56 @@ def _typed_series(values: list[Any], sqltype: sa.types.TypeEngine[Any]) -> pd.Se
     if isinstance(sqltype, sa.Date | sa.DateTime):
         return pd.Series(pd.to_datetime(pd.Series(values, dtype=object)), dtype="datetime64[ns]")
     return pd.Series(values, dtype=TEXT_DTYPE)
+
+
+def _driver_column(values: np.ndarray, sqltype: sa.types.TypeEngine[Any]) -> pd.Series:
+    """One column of driver values typed as `typed_frame` types it, without a Python
+    loop for the integer, float and text columns that make up most of a publication."""
+    try:
+        if isinstance(sqltype, sa.Integer) and not isinstance(sqltype, sa.Boolean):
+            array = pa.array(values, type=pa.int64(), from_pandas=True)
+            if array.null_count:
+                return pd.Series(array.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get))
+            return pd.Series(array.to_numpy(zero_copy_only=False), dtype="int64")
+        if isinstance(sqltype, sa.Float | sa.Numeric) and not any(
+                isinstance(v, Decimal) for v in values[:1]):
+            return pd.Series(pa.array(values, type=pa.float64(), from_pandas=True)
+                             .to_numpy(zero_copy_only=False), dtype="float64")
+        if not isinstance(sqltype, sa.Boolean | sa.Integer | sa.Float | sa.Numeric | sa.Date
+                          | sa.DateTime):
+            return pd.Series(pa.array(values, type=pa.large_string(), from_pandas=True),
+                             dtype=TEXT_DTYPE)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass  # a value of another type (SQLite keeps what it is given): typed_frame's way
+    if isinstance(sqltype, sa.Boolean):
+        series = pd.Series(values, dtype="boolean")
+        return series if series.hasnans else series.astype(bool)
+    if isinstance(sqltype, sa.Date | sa.DateTime):
+        return pd.Series(pd.to_datetime(pd.Series(values, dtype=object)), dtype="datetime64[ns]")
+    return typed_frame([sa.column("value", sqltype)], [(v,) for v in values])["value"]
+
+
+def select_rows(conn: Connection, table: str, *where: Any, **equals: Any) -> pd.DataFrame:
+    """Rows of a warehouse table matching `equals` (column=value) and any extra clauses built
+    by `where(table)` callables, ordered by its key and typed as `typed_frame` types them.
+
+    Read fast: the driver's rows are taken as they are (no SQLAlchemy row objects) and each
+    column is built in one piece. Reading a publication back (about 880,000 rows at 100,000
+    employees) was most of the check's time and a fifth of the report's."""
+    reflected = reflect_table(conn, table)
+    clauses = [reflected.c[column] == value for column, value in equals.items()]
+    clauses += [build(reflected) for build in where]
+    columns = list(reflected.columns)
+    result = conn.execute(
+        sa.select(reflected).where(*clauses).order_by(*reflected.primary_key.columns))
+    try:
+        cursor = getattr(result, "cursor", None)
+        rows = cursor.fetchall() if cursor is not None else [tuple(r) for r in result.all()]
+    finally:
+        result.close()
+    if not rows:
+        return typed_frame(columns, [])
+    matrix = np.empty((len(rows), len(columns)), dtype=object)
+    matrix[:] = rows
+    return pd.DataFrame({column.name: _driver_column(matrix[:, i], column.type)
+                         for i, column in enumerate(columns)})
