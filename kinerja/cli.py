@@ -324,6 +324,7 @@ def run(
     try:
         agency, period = identifiers.agency_code(agency), identifiers.period_id(period)
         _preflight(agency, period, landing, warehouse, policy)
+        interrupts.start_server_early()  # its start overlaps the imports below
         _quiet_tracebacks()
         _set_task_retries(retries)
         from flows.semester import semester_appraisal
@@ -420,6 +421,7 @@ def demo(
 ) -> None:
     """Generate a demo agency (Kota Semarang, ~2,000 employees, two semesters with a few bad
     rows), run both semesters into a SQLite warehouse and write the reports."""
+    interrupts.start_server_early()  # its start overlaps the imports below and the generation
     _quiet_tracebacks()
     from flows.semester import semester_appraisal
     from kinerja.synthetic import generate_landing
@@ -496,6 +498,7 @@ def backfill(
         _preflight(agency, from_period, landing, warehouse, policy)
     except ValueError as error:
         _fail(error)
+    interrupts.start_server_early()  # its start overlaps the imports below
     _quiet_tracebacks()
     _set_task_retries(retries)
     from flows.backfill import BackfillFailed

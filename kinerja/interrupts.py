@@ -19,16 +19,20 @@
   still needs the server to record the interruption) and tied to the CLI's life
   (kinerja/tether.py): it is stopped when the command ends however it ends, and on Linux the
   kernel kills it if the CLI is SIGKILLed. Elsewhere a watcher in the server notices within a
-  second that its parent is gone.
+  second that its parent is gone. `run`, `backfill` and `demo` start it early
+  (`start_server_early`, before they import Prefect and their flows), so its start overlaps
+  those imports; `guard` then waits until it answers.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from types import FrameType
@@ -179,9 +183,128 @@ def _drain_prefect_workers() -> None:
 # Prefect's temporary server ------------------------------------------------------------------
 
 
+class _EarlyServer:
+    """Prefect's temporary server, started before this process imports Prefect: the same command
+    and ephemeral settings as Prefect's `SubprocessASGIServer`, tethered likewise, and announced
+    to Prefect through `PREFECT_API_URL`, which Prefect reads when it is first imported. The
+    server's start (about 5 CPU-seconds in its own process) then overlaps the command's imports
+    of the pipeline, and this process never imports Prefect's server code (about 2 s)."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[Any] | None = None
+        self.port = 0
+        self._spawn()
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+        os.environ["PREFECT_API_URL"] = self.api_url
+
+    def _spawn(self) -> None:
+        import importlib.util
+        import socket
+
+        with socket.socket() as probe:  # a free port now; uvicorn exits with 3 if it is taken
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        spec = importlib.util.find_spec("prefect")
+        assert spec is not None and spec.origin is not None
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+               "PREFECT__SERVER_FINAL": "1"}
+        env.pop("PREFECT_API_URL", None)
+        command = [
+            sys.executable, "-m", "kinerja.tether", str(os.getpid()),
+            "-m", "uvicorn", "--app-dir", os.path.dirname(os.path.dirname(spec.origin)),
+            "--factory", "prefect.server.api.server:create_app",
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--log-level", "error", "--lifespan", "on",
+        ]
+        self.process = subprocess.Popen(command, env=env, start_new_session=os.name != "nt")
+
+    def wait_ready(self) -> None:
+        """Return once the server answers its health check (as Prefect waits for its own)."""
+        import urllib.error
+        import urllib.request
+
+        limit = max(60.0, float(os.environ.get(
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "20")))
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            assert self.process is not None
+            code = self.process.poll()
+            if code == 3:  # the port was taken meanwhile: another one, as Prefect does
+                self._spawn()
+                self.api_url = f"http://127.0.0.1:{self.port}/api"
+                os.environ["PREFECT_API_URL"] = self.api_url
+                continue
+            if code is not None:
+                raise RuntimeError(f"Prefect's temporary server exited with code {code}")
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"Prefect's temporary server did not answer within {limit:.0f} s")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if os.environ.get("PREFECT_API_URL") == self.api_url:
+            del os.environ["PREFECT_API_URL"]
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+_early: _EarlyServer | None = None
+
+
+def start_server_early() -> None:
+    """Start Prefect's temporary server now, in the background, when this process has not
+    imported Prefect yet and no Prefect API is configured; `guard()` then waits for it. A
+    command calls this once its arguments are checked, before importing its flows."""
+    global _early
+    if _early is not None or "prefect" in sys.modules or os.environ.get("PREFECT_API_URL"):
+        return
+    if _profile_api_url():
+        return
+    _early = _EarlyServer()
+    atexit.register(_early.stop)
+
+
+def _profile_api_url() -> bool:
+    """Whether the active Prefect profile (PREFECT_HOME's profiles.toml) sets an API URL: then
+    Prefect talks to that server, and no temporary one is wanted. Read without Prefect."""
+    import tomllib
+    from pathlib import Path
+
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect")
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml")
+    try:
+        profiles = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active", "ephemeral")
+    settings = profiles.get("profiles", {}).get(active, {})
+    return bool(settings.get("PREFECT_API_URL"))
+
+
 def _start_temporary_server() -> Any:
     """Start the server Prefect would start on its first API call, but tethered to this process;
-    None when a Prefect API is configured (a server, Prefect Cloud, a test harness)."""
+    None when a Prefect API is configured (a server, Prefect Cloud, a test harness). A server
+    started early (`start_server_early`) is waited for instead."""
+    global _early
+    if _early is not None:
+        server, _early = _early, None
+        try:
+            server.wait_ready()
+        except BaseException:
+            server.stop()
+            raise
+        return server
     from prefect.settings import PREFECT_API_URL
 
     if PREFECT_API_URL.value():

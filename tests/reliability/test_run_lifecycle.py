@@ -429,3 +429,36 @@ def test_the_postgres_lock_connection_does_not_idle_out(postgres_url: str) -> No
         with engine.connect() as conn:
             check_held(conn, token)
         engine.dispose()
+
+
+EARLY_SERVER = """
+import os, sys, urllib.request
+from kinerja import interrupts
+interrupts.start_server_early()
+assert "prefect" not in sys.modules, "started before Prefect is imported"
+url = os.environ["PREFECT_API_URL"]
+server = interrupts._start_temporary_server()
+with urllib.request.urlopen(url + "/health") as answer:
+    status = answer.status
+pid = server.process.pid
+server.stop()
+print(status, pid, "PREFECT_API_URL" in os.environ, "prefect.server.api.server" in sys.modules)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_server_started_early_answers_is_tethered_and_stops(prefect_harness: None,
+                                                                tmp_path: Path) -> None:
+    """`kinerja run` starts Prefect's temporary server before importing its flows: the server
+    answers once `guard` waits for it, this process never imports Prefect's server code, and
+    stopping it ends the process and takes back PREFECT_API_URL."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "KINERJA_"))}
+    env.update({"PREFECT_HOME": str(prefect_home_like_the_harness(tmp_path / "prefect")),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"})
+    done = subprocess.run([sys.executable, "-c", EARLY_SERVER], env=env, capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    status, pid, api_url_left, server_imported = done.stdout.split()
+    assert (status, api_url_left, server_imported) == ("200", "False", "False")
+    # The python -c process has exited, so its server (stopped, then reaped) is gone.
+    assert not Path(f"/proc/{pid}").exists()
