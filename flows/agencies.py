@@ -326,7 +326,8 @@ def appraise_agencies(agency_codes: list[str], job: dict[str, Any], executor: st
     outcome) when any agency failed, after all of them ran.
     """
     install_log_masking()
-    codes = identifiers.agency_codes(agency_codes)
+    # An agency named twice (a deployment's raw parameters) runs once.
+    codes = list(dict.fromkeys(identifiers.agency_codes(agency_codes)))
     job = _checked_job(job)
     periods = [job["period_id"]] if job["flow"] == "semester" else [job["from_period"]]
     observe.label_run(codes, periods, job["kind"])

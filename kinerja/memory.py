@@ -14,9 +14,10 @@ from contextlib import suppress
 
 
 def release_memory() -> None:
-    """Hand the memory of a finished agency back to the system before the next one: a worker
-    (or the command, locally) runs agency after agency, and without this each one's peak
-    starts from the previous one's leftovers (freed but kept by pyarrow's pool and malloc)."""
+    """Hand back to the system what a finished agency, or a run's finished steps, freed: a
+    worker (or the command, locally) runs agency after agency, and a run's report follows its
+    validation, scoring and check; without this each one's peak starts from the previous
+    one's leftovers (freed but kept by pyarrow's pool, malloc and GX's last context)."""
     _forget_gx_context()
     gc.collect()
     import pyarrow as pa

@@ -127,14 +127,15 @@ def _codes_for(publication: Publication, policy: Policy | str | None) -> PolicyC
         return codes_of()
     try:
         loaded = load_policy(ref)
+        codes = loaded.codes  # PolicyError, a ValueError, when it no longer parses
     except (FileNotFoundError, ValueError) as error:
-        log.warning("policy %r of run %s not found (%s): checking against the default policy",
+        log.warning("policy %r of run %s not usable (%s): checking against the default policy",
                     ref, publication.run_id, error)
         return codes_of()
     if publication.policy_hash and loaded.hash != publication.policy_hash:
         log.warning("policy %s has changed since run %s scored with it", ref,
                     publication.run_id)
-    return loaded.codes
+    return codes
 
 
 def _plain(value: Any) -> Any:

@@ -21,8 +21,9 @@ from kinerja.period import Period
 from kinerja.policy import default_policy
 
 # Labels -----------------------------------------------------------------------------------------
-# The codes and their order come from the policy's typed rules (`Policy.codes`); what is written
-# here is only their Indonesian wording and colours, keyed by code (tests/unit/test_report_text.py
+# The codes and their order come from the shipped default policy's typed rules (`Policy.codes`,
+# read when this module is imported); what is written here is only their Indonesian wording and
+# colours, keyed by code (tests/unit/test_report_text.py
 # checks that every code of every shipped policy has its wording).
 
 _CODES = default_policy().codes

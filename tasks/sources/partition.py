@@ -257,7 +257,7 @@ def _chunks(batches: Iterable[pd.DataFrame], columns: list[str],
     """The batches' rows in chunks of at least `rows` rows (the last may be smaller), each in
     the column order of the whole dataset's frame (a column only other files have is empty)."""
     pending: list[pd.DataFrame] = []
-    size = 0
+    size, yielded = 0, False
     for batch in batches:
         for column in columns:
             if column not in batch.columns:
@@ -266,8 +266,8 @@ def _chunks(batches: Iterable[pd.DataFrame], columns: list[str],
         size += len(batch)
         if size >= rows:
             yield pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0]
-            pending, size = [], 0
-    if pending or size == 0:
+            pending, size, yielded = [], 0, True
+    if pending or not yielded:  # an empty dataset is one empty chunk
         yield (pd.concat(pending, ignore_index=True) if len(pending) > 1
                else pending[0] if pending else pd.DataFrame({c: pd.Series(dtype="str")
                                                              for c in columns}))

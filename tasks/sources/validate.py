@@ -251,6 +251,12 @@ def suspect_rows(frame: pd.DataFrame, schema: pa.DataFrameSchema,
     pandera's verdict on each of them: the dataframe checks are about one row, but for the
     duplicate key, whose failing rows fail together (every row of a repeated key), so each
     suspect meets in the subset every row that decides its verdict."""
+    # What is decided only over several values or the frame's shape is left to pandera.
+    if schema.unique or schema.dtype is not None or schema.coerce or schema.strict:
+        return None
+    if any(column.unique or column.dtype is not None or column.coerce or column.regex
+           for column in schema.columns.values()):
+        return None
     bad = np.zeros(len(frame), dtype=bool)
     for name, column in schema.columns.items():
         if coded is not None and name in coded:

@@ -512,6 +512,10 @@ def _driver_column(values: np.ndarray, sqltype: sa.types.TypeEngine[Any]) -> pd.
     return typed_frame([sa.column("value", sqltype)], [(v,) for v in values])["value"]
 
 
+# Column types whose driver values need no SQLAlchemy result processing on either database.
+_DRIVER_TYPES = (sa.Boolean, sa.Integer, sa.Float, sa.String, sa.Date, sa.DateTime)
+
+
 def select_rows(conn: Connection, table: str, *where: Any, **equals: Any) -> pd.DataFrame:
     """Rows of a warehouse table matching `equals` (column=value) and any extra clauses built
     by `where(table)` callables, ordered by its key and typed as `typed_frame` types them.
@@ -525,6 +529,12 @@ def select_rows(conn: Connection, table: str, *where: Any, **equals: Any) -> pd.
     columns = list(reflected.columns)
     result = conn.execute(
         sa.select(reflected).where(*clauses).order_by(*reflected.primary_key.columns))
+    if not all(isinstance(c.type, _DRIVER_TYPES) and (
+            not isinstance(c.type, sa.Numeric) or isinstance(c.type, sa.Float))
+               for c in columns):
+        # A type whose value SQLAlchemy's result processing changes (JSON, Time, exact Numeric
+        # on SQLite): read through it.
+        return typed_frame(columns, result.all())
     try:
         cursor = getattr(result, "cursor", None)
         rows = cursor.fetchall() if cursor is not None else [tuple(r) for r in result.all()]

@@ -267,3 +267,29 @@ def test_normalise_by_distinct_values_is_normalise_by_row(kind):
     pd.testing.assert_series_equal(_normalise_column(raw, kind)[0], by_row)
     empty = pd.Series([None, None], dtype="str")
     assert _normalise_column(empty, kind)[0].isna().all()
+
+
+def test_suspect_rows_leaves_what_spans_values_to_pandera():
+    """A rule over several values (a unique column, a dtype, strictness) cannot be cleared one
+    distinct value at a time: pandera validates every row then."""
+    import pandera.pandas as pa
+
+    from tasks.sources.validate import suspect_rows
+
+    frame = pd.DataFrame({"code": pd.Series(["A", "A"], dtype="str")})
+    plain = pa.DataFrameSchema({"code": pa.Column(checks=pa.Check.str_length(1, 5))})
+    assert suspect_rows(frame, plain).tolist() == [False, False]
+    for schema in (pa.DataFrameSchema({"code": pa.Column(unique=True)}),
+                   pa.DataFrameSchema({"code": pa.Column(str)}),
+                   pa.DataFrameSchema({"code": pa.Column()}, strict=True),
+                   pa.DataFrameSchema({"code": pa.Column()}, unique=["code"])):
+        assert suspect_rows(frame, schema) is None
+
+
+def test_chunks_of_a_read_end_without_an_empty_chunk():
+    from tasks.sources.partition import _chunks
+
+    batch = pd.DataFrame({"a": pd.Series(["1", "2"], dtype="str")})
+    assert [len(c) for c in _chunks([batch], ["a"], 2)] == [2]
+    assert [len(c) for c in _chunks([batch, batch.copy()], ["a"], 3)] == [4]
+    assert [len(c) for c in _chunks([], ["a"], 2)] == [0]
