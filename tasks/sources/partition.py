@@ -8,11 +8,8 @@ agency:
 1. attendance (no key: every rule of it is about one row) is validated as it is read, in
    chunks of about the partition size (`validate_chunks`: the files streamed by
    tasks/sources/extract.py `open_dataset`, a batch at a time), and each chunk's accepted rows
-   are appended to their partitions, `<work>/accepted/<dataset>/part-NNNNN.parquet`;
-   a partitioned dataset with a key would instead be split first (`split`: the partitions' raw
-   text, Arrow IPC files under `<work>/raw/<dataset>/`) and validated one partition at a time
-   (`validate_partitions`), so that a key's rows meet; either way the quarantine, small by the
-   quarantine limit, is gathered back in file and line order;
+   are appended to their partitions, `<work>/accepted/<dataset>/part-NNNNN.parquet`; the
+   quarantine, small by the quarantine limit, is gathered back in file and line order;
 2. the score step (tasks/steps.py) scores attendance one partition at a time against the
    employees of the same partition.
 
@@ -51,7 +48,6 @@ from tasks.sources.validate import QUARANTINE_COLUMNS, ValidatedDataset, validat
 
 PARTITIONED_DATASETS = ("attendance",)
 MANIFEST = "partitions.json"
-_IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
 def partition_count(rows: int, rows_per_partition: int) -> int:
@@ -110,73 +106,6 @@ class PartitionedFrames:
         frame.to_parquet(self.path(index), index=False)
 
 
-class _RawPartitions:
-    """The raw text rows of each partition, appended batch by batch to one Arrow IPC file per
-    partition, in the column order of the whole dataset's frame."""
-
-    def __init__(self, folder: Path, partitions: int, columns: list[str]) -> None:
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        self.folder, self.partitions, self.columns = folder, partitions, columns
-        self.schema = pa.schema([(c, pa.int64() if c == LINE_COLUMN else pa.string())
-                                 for c in columns])
-        self._writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
-
-    def path(self, index: int) -> Path:
-        return self.folder / f"{_part_name(index)}.arrow"
-
-    def write(self, frame: pd.DataFrame) -> None:
-        for column in self.columns:
-            if column not in frame.columns:  # a column only other files have
-                frame[column] = pd.Series(pd.NA, index=frame.index, dtype="str")
-        frame = frame[self.columns]
-        part = partition_of(frame["nip"], self.partitions)
-        order = np.argsort(part, kind="stable")  # file and line order kept inside a partition
-        table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
-        table = table.take(pa.array(order))
-        bounds = np.searchsorted(part[order], np.arange(self.partitions + 1))
-        for index in range(self.partitions):
-            start, stop = int(bounds[index]), int(bounds[index + 1])
-            if stop > start:
-                self._writer(index).write_table(table.slice(start, stop - start))
-
-    def _writer(self, index: int) -> pa.ipc.RecordBatchFileWriter:
-        if index not in self._writers:
-            self._writers[index] = pa.ipc.new_file(str(self.path(index)), self.schema,
-                                                   options=_IPC_OPTIONS)
-        return self._writers[index]
-
-    def close(self) -> None:
-        for writer in self._writers.values():
-            writer.close()
-        self._writers.clear()
-
-    def read(self, index: int) -> pd.DataFrame:
-        """One partition's rows as `extract_dataset` frames them (text columns, `_line`)."""
-        path = self.path(index)
-        if path.is_file():
-            # Read into memory, not mapped: the frame outlives the file, deleted just below.
-            with pa.OSFile(str(path)) as source:
-                table = pa.ipc.open_file(source).read_all()
-            frame = table.to_pandas()
-            path.unlink()
-        else:
-            frame = self.schema.empty_table().to_pandas()
-        return frame
-
-
-def split(batches: Iterable[pd.DataFrame], columns: list[str], partitions: int,
-          folder: Path) -> _RawPartitions:
-    """Write the batches' rows into their partitions' raw files under `folder`."""
-    raw = _RawPartitions(folder, partitions, columns)
-    try:
-        for batch in batches:
-            raw.write(batch)
-    finally:
-        raw.close()
-    return raw
-
-
 def _quarantine_order(quarantine: pd.DataFrame, paths: list[str]) -> np.ndarray:
     """Positions that put quarantine rows back in file and line order, as the whole dataset's
     validation lists them: record_ref is `<file>:<line>`."""
@@ -186,32 +115,6 @@ def _quarantine_order(quarantine: pd.DataFrame, paths: list[str]) -> np.ndarray:
     file_order = ref[0].map({p: i for i, p in enumerate(paths)}).to_numpy(dtype=np.int64)
     line = ref[1].astype("int64").to_numpy()
     return np.lexsort((line, file_order))
-
-
-def validate_partitions(name: str, raw: _RawPartitions, files: list[SourceFile],
-                        ctx: ValidationContext, accepted: PartitionedFrames) -> ValidatedDataset:
-    """Validate each partition in turn, writing its accepted rows to `accepted`; returns the
-    dataset's quarantine and row accounting as one `validate_dataset` would (its `accepted` is
-    left empty: the rows are in the partitions)."""
-    paths = [f.path for f in files]
-    accepted.start(raw.partitions)
-    quarantines: list[pd.DataFrame] = []
-    counts: pd.DataFrame | None = None
-    warnings: list[str] = []
-    for index in range(raw.partitions):
-        validated = validate_dataset(RawDataset(name, raw.read(index), files), ctx)
-        accepted.write(index, validated.accepted)
-        quarantines.append(validated.quarantine)
-        part_counts = validated.file_counts.set_index("path")
-        counts = part_counts if counts is None else counts + part_counts
-        warnings += validated.warnings
-        del validated
-    quarantine = pd.concat(quarantines, ignore_index=True)
-    quarantine = quarantine.iloc[_quarantine_order(quarantine, paths)].reset_index(drop=True)
-    file_counts = counts.reindex(paths).reset_index()  # type: ignore[union-attr]
-    return ValidatedDataset(name, pd.DataFrame(), quarantine[QUARANTINE_COLUMNS],
-                            file_counts[["path", "rows_read", "rows_accepted",
-                                         "rows_quarantined"]], warnings=warnings)
 
 
 class _AcceptedWriter:
@@ -279,7 +182,7 @@ def validate_chunks(name: str, batches: Iterable[pd.DataFrame], columns: list[st
     """A dataset whose rules are each about one row, validated in chunks of about `rows` rows
     as it is read, its accepted rows written straight into their partitions: no raw copy of
     the dataset is split first. The quarantine, the accounting and the accepted rows (in file
-    and line order inside each partition) are those of `validate_partitions`."""
+    and line order inside each partition) are those of validating the whole dataset at once."""
     files = [SourceFile(name, path, "", 0, 0) for path in paths]  # accounting only
     writer = _AcceptedWriter(accepted, partitions)
     quarantines: list[pd.DataFrame] = []
@@ -313,41 +216,27 @@ def validate_partitioned(name: str, folder: Path, source: SqlSource | None, agen
     """Extract, split and validate one partitioned dataset into `work_root`'s
     `accepted/<name>/`; returns the validation (quarantine, accounting) and the source files.
     Landing-zone files are streamed; a SQL source's rows are read whole, then split."""
-    scratch = work_root / "raw" / name
     accepted = PartitionedFrames(work_root / "accepted" / name)
-    if not DATASETS[name].key:
-        # Every rule is about one row: validated in chunks as read, no raw split first. A
-        # chunk is at most a read batch: a chunk of a partition's size would hold the raw, the
-        # normalised and the typed rows of a whole partition at once.
-        chunk_rows = min(rows_per_partition, DEFAULT_BATCH_ROWS)
-        if source is None:
-            with open_dataset(folder, name, limits) as stream:
-                partitions = partition_count(stream.records_estimate, rows_per_partition)
-                validated = validate_chunks(name, stream.batches(), stream.columns,
-                                            stream.paths, ctx, accepted, partitions,
-                                            chunk_rows)
-                files = stream.files
-            return validated, files
-        whole = extract_sql(source, agency_code, period, limits)
-        frame, files = whole.frame, whole.files
-        del whole
-        partitions = partition_count(len(frame), rows_per_partition)
-        pieces = (frame.iloc[i:i + chunk_rows].reset_index(drop=True)
-                  for i in range(0, max(len(frame), 1), chunk_rows))
-        return validate_chunks(name, pieces, list(frame.columns), [f.path for f in files], ctx,
-                               accepted, partitions, chunk_rows), files
-    try:
-        if source is None:
-            with open_dataset(folder, name, limits) as stream:
-                partitions = partition_count(stream.records_estimate, rows_per_partition)
-                raw = split(stream.batches(), stream.columns, partitions, scratch)
-                files = stream.files
-        else:
-            whole = extract_sql(source, agency_code, period, limits)
-            partitions = partition_count(len(whole.frame), rows_per_partition)
-            raw = split([whole.frame], list(whole.frame.columns), partitions, scratch)
-            files = whole.files
-            del whole
-        return validate_partitions(name, raw, files, ctx, accepted), files
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    # Every rule of a partitioned dataset is about one row (schemas/sources.py: attendance has
+    # no key), so it is validated in chunks as read; a dataset with a key would need its rows
+    # split by partition first, so that a key's rows meet, which nothing needs today.
+    if DATASETS[name].key:
+        raise ValueError(f"{name} has a key: it cannot be validated in chunks as read")
+    # A chunk is at most a read batch: a chunk of a partition's size would hold the raw, the
+    # normalised and the typed rows of a whole partition at once.
+    chunk_rows = min(rows_per_partition, DEFAULT_BATCH_ROWS)
+    if source is None:
+        with open_dataset(folder, name, limits) as stream:
+            partitions = partition_count(stream.records_estimate, rows_per_partition)
+            validated = validate_chunks(name, stream.batches(), stream.columns, stream.paths,
+                                        ctx, accepted, partitions, chunk_rows)
+            files = stream.files
+        return validated, files
+    whole = extract_sql(source, agency_code, period, limits)
+    frame, files = whole.frame, whole.files
+    del whole
+    partitions = partition_count(len(frame), rows_per_partition)
+    pieces = (frame.iloc[i:i + chunk_rows].reset_index(drop=True)
+              for i in range(0, max(len(frame), 1), chunk_rows))
+    return validate_chunks(name, pieces, list(frame.columns), [f.path for f in files], ctx,
+                           accepted, partitions, chunk_rows), files
