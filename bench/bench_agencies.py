@@ -189,7 +189,7 @@ def main() -> None:
 
     from distributed import Client, LocalCluster
 
-    from flows.agencies import local_cluster_kwargs, worker_environ
+    from flows.agencies import agency_scheduling, local_cluster_kwargs, worker_environ
 
     def cluster_kwargs(workers: int) -> dict[str, Any]:
         # The LocalCluster `kinerja run --executor dask` would start (its workers preload the
@@ -252,7 +252,8 @@ def main() -> None:
             single_env = env_for("single_dask", only=codes[0])
             os.environ.update(single_env)
             started = time.monotonic()
-            with worker_environ(), LocalCluster(**cluster_kwargs(1)) as cluster, \
+            with worker_environ(), agency_scheduling(), \
+                    LocalCluster(**cluster_kwargs(1)) as cluster, \
                     Client(cluster) as client:
                 results["single_dask"] = measured(
                     "single_dask", ["run", "--agency", "all", "--period", PERIOD, "--executor",
@@ -266,7 +267,8 @@ def main() -> None:
             dask_env = env_for("dask")
             os.environ.update(dask_env)
             started = time.monotonic()
-            with worker_environ(), LocalCluster(**cluster_kwargs(args.workers)) as cluster, \
+            with worker_environ(), agency_scheduling(), \
+                    LocalCluster(**cluster_kwargs(args.workers)) as cluster, \
                     Client(cluster) as client:
                 print(f"LocalCluster of {args.workers} workers started (pipeline preloaded) "
                       f"in {time.monotonic() - started:.1f} s", flush=True)

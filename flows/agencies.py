@@ -269,9 +269,9 @@ def agency_scheduling() -> Iterator[None]:
     """How a LocalCluster's scheduler (started in this process) hands out agencies: one to each
     worker with a free thread, the rest queued on the scheduler (worker saturation 1.0), and no
     work stealing. An agency is one long task; with Dask's defaults a worker also takes a
-    second one to wait behind its first, and 8 agencies on 2 workers ended 5 and 3 (a third of
-    the wall time lost). A running cluster's scheduler takes these settings where it starts
-    (README "Many agencies on Dask")."""
+    second one to wait behind its first, and one benchmark run of 8 agencies on 2 workers ended
+    5 and 3. A running cluster's scheduler takes these settings where it starts (README "Many
+    agencies on Dask")."""
     import dask
 
     with dask.config.set({"distributed.scheduler.worker-saturation": 1.0,
