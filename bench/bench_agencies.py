@@ -16,7 +16,8 @@ kinerja's generator into the --cache folder and reused. One Prefect server serve
 3. `kinerja run --agency all --executor dask --dask-address ...` on a LocalCluster of --workers
    single-threaded worker processes started beforehand (its start is timed apart).
 
-Each into its own SQLite warehouse. The LocalClusters are the ones `kinerja run --executor dask`
+Each into its own SQLite warehouse (with --postgres URL, its own new database on that server,
+dropped afterwards). The LocalClusters are the ones `kinerja run --executor dask`
 would start (`flows.agencies.local_cluster_kwargs` and `worker_environ`: the workers preload
 the pipeline), started beforehand as a running cluster would be: the run's wall time and CPU
 exclude the cluster's start, printed apart (and the wall time with it).
@@ -172,6 +173,9 @@ def main() -> None:
     parser.add_argument("--agencies", type=int, default=8)
     parser.add_argument("--employees", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--postgres", metavar="URL",
+                        help="put each run's warehouse in a new database on this PostgreSQL "
+                        "server (dropped afterwards) instead of SQLite")
     parser.add_argument("--runs", default=",".join(RUNS),
                         help=f"which runs, comma-separated (default all: {','.join(RUNS)}); "
                         "the table needs all four")
@@ -185,7 +189,25 @@ def main() -> None:
     landing = cached_landing(args.cache.resolve(), codes, args.employees)
     print(f"load before: {os.getloadavg()}", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="bench-agencies-"))
-    urls = {name: f"sqlite:///{scratch / name}.db" for name in RUNS}
+    drops: list[Any] = []
+    if args.postgres:
+        from bench_run import fresh_postgres
+
+        urls = {}
+        for name in RUNS:
+            urls[name], drop = fresh_postgres(args.postgres)
+            drops.append(drop)
+    else:
+        urls = {name: f"sqlite:///{scratch / name}.db" for name in RUNS}
+    try:
+        _measure_all(args, runs, codes, landing, scratch, urls)
+    finally:
+        for drop in drops:
+            drop()
+
+
+def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], landing: Path,
+                 scratch: Path, urls: dict[str, str]) -> None:
 
     from distributed import Client, LocalCluster
 
