@@ -276,8 +276,10 @@ def start_server_early() -> None:
 
 
 def _profile_api_url() -> bool:
-    """Whether the active Prefect profile (PREFECT_HOME's profiles.toml) sets an API URL: then
-    Prefect talks to that server, and no temporary one is wanted. Read without Prefect."""
+    """Whether a Prefect API may be configured outside the environment: in the active profile
+    (PREFECT_HOME's profiles.toml), or in the working folder's `prefect.toml`, `pyproject.toml`
+    ([tool.prefect]) or `.env`, which Prefect also reads. Then Prefect's own path decides, as
+    before; read without importing Prefect."""
     import tomllib
     from pathlib import Path
 
@@ -286,10 +288,20 @@ def _profile_api_url() -> bool:
     try:
         profiles = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        profiles = {}
     active = os.environ.get("PREFECT_PROFILE") or profiles.get("active", "ephemeral")
-    settings = profiles.get("profiles", {}).get(active, {})
-    return bool(settings.get("PREFECT_API_URL"))
+    if profiles.get("profiles", {}).get(active, {}).get("PREFECT_API_URL"):
+        return True
+    if Path("prefect.toml").exists():
+        return True
+    with suppress(OSError, ValueError):
+        if "prefect" in tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8")).get(
+                "tool", {}):
+            return True
+    with suppress(OSError, UnicodeDecodeError):
+        if "PREFECT_API_URL" in Path(".env").read_text(encoding="utf-8"):
+            return True
+    return False
 
 
 def _start_temporary_server() -> Any:

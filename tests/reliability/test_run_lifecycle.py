@@ -462,3 +462,24 @@ def test_the_server_started_early_answers_is_tethered_and_stops(prefect_harness:
     assert (status, api_url_left, server_imported) == ("200", "False", "False")
     # The python -c process has exited, so its server (stopped, then reaped) is gone.
     assert not Path(f"/proc/{pid}").exists()
+
+
+@pytest.mark.parametrize("config", [
+    ("prefect.toml", '[api]\nurl = "http://prefect.example:4200/api"\n'),
+    ("pyproject.toml", '[tool.prefect.api]\nurl = "http://prefect.example:4200/api"\n'),
+    (".env", "PREFECT_API_URL=http://prefect.example:4200/api\n"),
+])
+def test_no_early_server_where_prefect_is_configured_in_the_folder(tmp_path: Path,
+                                                                   config: tuple[str, str]):
+    """A Prefect API configured in the working folder is Prefect's to use: kinerja starts no
+    temporary server of its own and leaves PREFECT_API_URL alone."""
+    name, text = config
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "KINERJA_"))}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    code = ("import os; from kinerja import interrupts; interrupts.start_server_early(); "
+            "print(interrupts._early is None, 'PREFECT_API_URL' in os.environ)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"]
