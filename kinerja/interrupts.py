@@ -269,13 +269,13 @@ def start_server_early() -> None:
     global _early
     if _early is not None or "prefect" in sys.modules or os.environ.get("PREFECT_API_URL"):
         return
-    if _profile_api_url():
+    if _prefect_configured_elsewhere():
         return
     _early = _EarlyServer()
     atexit.register(_early.stop)
 
 
-def _profile_api_url() -> bool:
+def _prefect_configured_elsewhere() -> bool:
     """Whether a Prefect API may be configured outside the environment: in the active profile
     (PREFECT_HOME's profiles.toml), or in the working folder's `prefect.toml`, `pyproject.toml`
     ([tool.prefect]) or `.env`, which Prefect also reads. Then Prefect's own path decides, as

@@ -71,19 +71,14 @@ def start_run(
     if kind not in RUN_KINDS:
         raise ValueError(f"run kind must be one of {', '.join(RUN_KINDS)}, not {kind!r}")
     with warehouse.write_transaction(engine) as conn:
-        runs = _runs(conn)
-        existing = conn.execute(
-            sa.select(runs.c.agency_code, runs.c.period_id, runs.c.status).where(
-                runs.c.run_id == run_id
-            )
-        ).first()
+        existing = run_record(conn, run_id)
         if existing is not None:
-            if tuple(existing) == (agency_code, period_id, "failed" if failed else "running"):
+            if (existing["agency_code"], existing["period_id"], existing["status"]) == (
+                    agency_code, period_id, "failed" if failed else "running"):
                 return
-            raise ValueError(
-                f"run {run_id} already exists ({existing.agency_code} {existing.period_id}, "
-                f"{existing.status})"
-            )
+            raise ValueError(f"run {run_id} already exists ({existing['agency_code']} "
+                             f"{existing['period_id']}, {existing['status']})")
+        runs = _runs(conn)
         now = warehouse.utcnow()
         conn.execute(
             sa.insert(runs).values(
@@ -170,21 +165,15 @@ def set_source_fingerprint(conn: Connection, run_id: str, fingerprint: str) -> N
 
 def publishable_status(conn: Connection, run_id: str, agency_code: str, period: Period) -> str:
     """The run's status; raises unless it belongs to this agency-period and may publish."""
-    runs = _runs(conn)
-    run = conn.execute(
-        sa.select(runs.c.agency_code, runs.c.period_id, runs.c.status).where(
-            runs.c.run_id == run_id
-        )
-    ).first()
+    run = run_record(conn, run_id)
     if run is None:
         raise ValueError(f"no pipeline_run row for run {run_id}: call start_run first")
-    if (run.agency_code, run.period_id) != (agency_code, period.id):
-        raise ValueError(
-            f"run {run_id} is for {run.agency_code} {run.period_id}, not {agency_code} {period.id}"
-        )
-    if run.status == "failed":
+    if (run["agency_code"], run["period_id"]) != (agency_code, period.id):
+        raise ValueError(f"run {run_id} is for {run['agency_code']} {run['period_id']}, not "
+                         f"{agency_code} {period.id}")
+    if run["status"] == "failed":
         raise ValueError(f"run {run_id} is failed, not running")
-    return str(run.status)
+    return str(run["status"])
 
 
 def mark_published(conn: Connection, run_id: str, counts: Mapping[str, int]) -> None:
@@ -344,23 +333,19 @@ def replaced_run_id(engine: Engine, run_id: str) -> str | None:
         ).scalar_one_or_none()
         if superseded is not None:
             return str(superseded)
-        runs = _runs(conn)
-        this = conn.execute(
-            sa.select(runs.c.agency_code, runs.c.period_id, runs.c.started_at).where(
-                runs.c.run_id == run_id
-            )
-        ).first()
+        this = run_record(conn, run_id)
         if this is None:
             return None
+        runs = _runs(conn)
         # A run that published after `run_id` started was not replaced by it.
         return conn.execute(
             sa.select(runs.c.run_id)
             .where(
-                runs.c.agency_code == this.agency_code,
-                runs.c.period_id == this.period_id,
+                runs.c.agency_code == this["agency_code"],
+                runs.c.period_id == this["period_id"],
                 runs.c.status == "published",
                 runs.c.run_id != run_id,
-                runs.c.finished_at <= this.started_at,
+                runs.c.finished_at <= this["started_at"],
             )
             .order_by(runs.c.finished_at.desc())
             .limit(1)
