@@ -31,6 +31,7 @@ from kinerja import identifiers
 from kinerja.config import EXECUTORS
 from kinerja.memory import release_memory
 from kinerja.redact import install_log_masking, one_line
+from tasks.second_process import prefect_api_for_children
 from tasks.warehouse.run_ledger import RUN_KINDS
 
 FLOWS = ("semester", "backfill")
@@ -236,24 +237,6 @@ def dask_task_runner(dask_address: str | None, agencies: int) -> Any:
 
 
 @contextmanager
-def _api_for_workers() -> Iterator[None]:
-    """Prefect's settings travel with each task to its worker: make sure they name the API this
-    run uses. Without PREFECT_API_URL the run talks to Prefect's temporary server, which only
-    this process knows: name it, or every worker would start a server of its own."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    if PREFECT_API_URL.value():
-        yield
-        return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()  # the running one (the CLI's tethered server), or a new one
-    server.start()
-    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-        yield
-
-
-@contextmanager
 def worker_environ() -> Iterator[None]:
     """`WORKER_ENVIRON` for the workers of a LocalCluster started here (a running cluster's
     workers get it where they are started: README "Many agencies on Dask")."""
@@ -302,7 +285,7 @@ def appraise_each(codes: list[str], job: dict[str, Any], executor: str = "local"
             except AgencyFailed as failure:
                 outcomes.append(_outcome(code, "failed", reason=failure.reason))
     else:
-        with _api_for_workers(), worker_environ(), agency_scheduling(), \
+        with prefect_api_for_children(), worker_environ(), agency_scheduling(), \
                 dask_task_runner(dask_address, len(codes)) as runner:
             logger.info("%d agencies on Dask (%s)", len(codes),
                         dask_address or "LocalCluster: " + ", ".join(

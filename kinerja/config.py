@@ -37,6 +37,9 @@ DEFAULT_CHUNK_ROWS = 50_000
 # Attendance is read, validated and scored in partitions of about this many rows (issue 8):
 # peak memory follows it, not the agency's size (docs/decisions.md, "Issue 8").
 DEFAULT_ATTENDANCE_PARTITION_ROWS = 1_000_000
+# From this many employees an agency's run splits its heaviest steps over a second process
+# (tasks/second_process.py): below it, starting the process costs more than it saves.
+DEFAULT_PARALLEL_FROM_EMPLOYEES = 40_000
 # A second run of one agency-period waits this long for the first before it fails (6 hours: a
 # province's run; a crashed run releases its lock at once, so waiting never outlives a run).
 DEFAULT_RUN_LOCK_WAIT_S = 6 * 3600.0
@@ -124,6 +127,7 @@ class Settings:
     limits: InputLimits = field(default_factory=InputLimits)
     work_retention_days: float = DEFAULT_WORK_RETENTION_DAYS
     attendance_partition_rows: int = DEFAULT_ATTENDANCE_PARTITION_ROWS
+    parallel_from_employees: int = DEFAULT_PARALLEL_FROM_EMPLOYEES
     executor: str = "local"
     # A running Dask scheduler (tcp://host:8786); None: a LocalCluster sized to the machine.
     dask_address: str | None = None
@@ -257,6 +261,9 @@ def load_settings(directory: Path | None = None) -> Settings:
         limits=_input_limits(path, file.get("limits")),
         work_retention_days=_work_retention(file),
         attendance_partition_rows=_partition_rows(path, file),
+        parallel_from_employees=int(_non_negative(
+            file, "KINERJA_PARALLEL_FROM_EMPLOYEES", "parallel_from_employees",
+            DEFAULT_PARALLEL_FROM_EMPLOYEES)),
         executor=_executor(path, pick("KINERJA_EXECUTOR", "executor", "local")),
         dask_address=str(pick("KINERJA_DASK_ADDRESS", "dask_address", "")) or None,
     )

@@ -1,0 +1,90 @@
+"""A second process for the heavy half of a step (issue 8): one agency's run on a machine with a
+core to spare.
+
+A run is one Python process, and its heaviest steps (attendance validation, the reports) are
+Python work that holds the GIL: threads do not use a second core, processes do. A step that can
+split its work in two submits one half, as a Prefect task, to a one-process
+`ProcessPoolTaskRunner` opened here, and does the other half itself. The half that runs there is
+a task run of its own (its logs and state are Prefect's, as any task's), and gets its inputs by
+value or by path: nothing is shared but the work folder and the reports folder.
+
+Not used (`second_process` yields None, and the step does both halves itself) when:
+- the agency is smaller than `parallel_from_employees` (setting; KINERJA_PARALLEL_FROM_EMPLOYEES):
+  starting a process and importing the pipeline there costs about 2-3 s, more than the half of
+  a small agency's step it would take;
+- the machine has one core;
+- the run is itself on a Dask worker or any daemonic process (agencies in parallel already use
+  the cores there, and a daemonic process may not have children).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kinerja.config import load_settings
+from kinerja.redact import install_log_masking
+
+
+def wanted(employees: int) -> bool:
+    """Whether a step of an agency of `employees` employees should split its work in two."""
+    if employees < load_settings().parallel_from_employees:
+        return False
+    if (os.cpu_count() or 1) < 2 or multiprocessing.current_process().daemon:
+        return False
+    return not _on_dask_worker()
+
+
+def _on_dask_worker() -> bool:
+    if "distributed" not in sys.modules:  # a Dask worker has it imported; importing costs 1 s
+        return False
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def _prepare_child() -> None:
+    """Run once in the second process as it starts: its log lines are masked as the run's are."""
+    install_log_masking()
+
+
+@contextmanager
+def prefect_api_for_children() -> Iterator[None]:
+    """Prefect's settings travel with each task to its process: make sure they name the API this
+    run uses. Without PREFECT_API_URL the run talks to Prefect's temporary server, which only
+    this process knows: name it, or every child would start a server of its own."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the running one (the CLI's tethered server), or a new one
+    server.start()
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield
+
+
+@contextmanager
+def second_process(employees: int) -> Iterator[Any | None]:
+    """A started one-process `ProcessPoolTaskRunner` for a step of an agency of `employees`
+    employees (submit a task with `runner.submit(task, parameters)`), or None when the step
+    should do all its work itself (see the module's docstring). The process ends with the
+    block; a task still running there is waited for."""
+    if not wanted(employees):
+        yield None
+        return
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    with prefect_api_for_children(), ProcessPoolTaskRunner(
+            max_workers=1, initializer=_prepare_child) as runner:
+        yield runner
