@@ -43,6 +43,8 @@ POINTS = (
     # after the publishing transaction
     "publish.committed",     # committed, the publish task not yet returned
     "run.reported",          # quality check and reports written, work folder not yet removed
+    # the report step's second process (tasks/second_process.py), before its OPD workbooks
+    "report.opd_workbooks",
 )
 
 

@@ -7,22 +7,26 @@ the URL (an engine is neither serialisable nor cacheable).
 
 from __future__ import annotations
 
+import pickle
 import shutil
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
-from kinerja import timings
+from kinerja import faults, timings
 from kinerja.config import InputLimits, SqlSource, load_settings
 from kinerja.period import Period
 from kinerja.policy import Policy
 from schemas.outputs import FACT_TABLES
 from schemas.sources import DATASETS, REFERENCE_DATASETS, ValidationContext
+from tasks import second_process as parallel
 from tasks.score import ScoringInputs, attendance_figures, score_period
 from tasks.sources.partition import (
     PARTITIONED_DATASETS,
@@ -43,6 +47,9 @@ from tasks.warehouse import publish as publisher
 from tasks.warehouse import run_ledger
 from tasks.warehouse.change_log import preview_changes
 from tasks.warehouse.preview import SHOWN_CHANGE_ROWS, overlay_prior, quarantine_preview
+
+if TYPE_CHECKING:
+    from tasks.reporting.report import ReportData
 
 # Work folders of dry runs (`flows.semester.dry_run_appraisal`, a dry backfill's shared one) start
 # with this; a run's is its run id.
@@ -365,22 +372,61 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
 
 def publication_reports(warehouse_url: str, agency_code: str, period_id: str, reports_dir: str,
                         *, ratings: pd.DataFrame | None = None, policy: Policy | None = None,
-                        policy_candidates: tuple[str | None, ...] = ()) -> dict[str, str]:
+                        policy_candidates: tuple[str | None, ...] = (),
+                        second_process: bool = False) -> dict[str, str]:
     """The HTML report and the HR workbook of the agency-period's publication: their paths. The
     rater calibration comes from `ratings` (the run's accepted ratings, which the flow still
     has) or else from the landing zone re-read (`kinerja check`). The flow's `report` step and
-    `kinerja check` both come here."""
+    `kinerja check` both come here. With `second_process` (the flow's step), a large agency's
+    OPD workbooks are written in a second process meanwhile (tasks/second_process.py)."""
     from tasks.explain.sources import report_calibration
+    from tasks.reporting.report import opd_workbooks_here
     from tasks.reporting.report import write_reports as write
 
     settings = load_settings()
-    with warehouse.connected(warehouse_url) as engine:
+    with warehouse.connected(warehouse_url) as engine, ExitStack() as processes:
         calibration = report_calibration(
             engine, agency_code, period_id, ratings=ratings, policy=policy,
             landing_root=None if ratings is not None else settings.agency_landing(agency_code),
             sql_sources=settings.agency(agency_code).sources,
             policy_candidates=policy_candidates)
-        return write(engine, agency_code, period_id, reports_dir, calibration)
+
+        def opd_workbooks(data: ReportData, folder: Path) -> Callable[[], object]:
+            runner = processes.enter_context(parallel.second_process(len(data.employees))) \
+                if second_process else None
+            if runner is None:
+                return opd_workbooks_here(data, folder)
+            # Handed over as a file, written before the pages go on: Prefect pickles a task's
+            # parameters on a thread of its own, while the pages would still be adding to the
+            # data's caches. The scratch folder is the report's own, and the file leaves it
+            # before the folder is swapped in.
+            handed = folder.parent / ".report-data.pickle"
+            with handed.open("wb") as file:
+                pickle.dump(data, file, protocol=pickle.HIGHEST_PROTOCOL)
+            future = runner.submit(write_opd_workbooks, {"data_file": str(handed),
+                                                         "folder": str(folder)})
+
+            def written() -> object:
+                try:
+                    return future.result()
+                finally:
+                    handed.unlink(missing_ok=True)
+            return written
+
+        return write(engine, agency_code, period_id, reports_dir, calibration,
+                     opd_workbooks=opd_workbooks)
+
+
+@task(name="opd-workbooks", cache_policy=NONE)
+def write_opd_workbooks(data_file: str, folder: str) -> int:
+    """The report's OPD workbooks, in the second process (`publication_reports`), from the
+    report's data pickled by the step into its own scratch folder: how many."""
+    from tasks.reporting.workbook import write_opd_workbooks as write
+
+    faults.point("report.opd_workbooks")
+    with open(data_file, "rb") as file:
+        data = pickle.load(file)  # noqa: S301 - written by this run's own report step
+    return len(write(data, Path(folder)))
 
 
 @task(name="report", cache_policy=NONE, **resilient("report"))
@@ -392,7 +438,7 @@ def write_reports(warehouse_url: str, agency_code: str, period_id: str,
     ratings = work.read("accepted", "ratings") if work and work.has("accepted", "ratings") \
         else None
     return publication_reports(warehouse_url, agency_code, period_id, reports_dir,
-                               ratings=ratings, policy=policy)
+                               ratings=ratings, policy=policy, second_process=True)
 
 
 @task(name="record-timings", cache_policy=NONE, **resilient("record-timings"))

@@ -32,7 +32,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -504,11 +504,26 @@ def report_timings() -> dict[str, float]:
     return {}
 
 
-def write_pages(data: ReportData, reports_dir: str | Path,
-                timings: dict[str, float] | None = None) -> dict[str, str]:
-    """Write the agency report folder and the index copy; returns their paths."""
+# Starts writing the OPD workbooks of a report's data into a folder, here or elsewhere (another
+# process: tasks/steps.py), and returns a function that waits until they are written.
+OpdWorkbooks = Callable[["ReportData", Path], Callable[[], object]]
+
+
+def opd_workbooks_here(data: ReportData, folder: Path) -> Callable[[], object]:
+    """`OpdWorkbooks` in this process: the workbooks are written when waited for."""
     from tasks.reporting.workbook import write_opd_workbooks
 
+    return functools.partial(write_opd_workbooks, data, folder)
+
+
+def write_pages(data: ReportData, reports_dir: str | Path,
+                timings: dict[str, float] | None = None, *,
+                opd_workbooks: OpdWorkbooks = opd_workbooks_here,
+                agency_workbook: bool = False) -> dict[str, str]:
+    """Write the agency report folder (pages and OPD workbooks) and the index copy, and with
+    `agency_workbook` the agency's workbook; returns their paths. The OPD workbooks are started
+    first (`opd_workbooks`), so that where they are written elsewhere, the pages and the agency
+    workbook are written here meanwhile."""
     timings = {} if timings is None else timings
     reports = Path(reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
@@ -516,9 +531,11 @@ def write_pages(data: ReportData, reports_dir: str | Path,
     folder = report_folder(reports, data.agency_code, data.period.id)
     env = _environment()
     scratch = _fresh_folder(reports, stem)
+    outputs: dict[str, str] = {}
     try:
-        started = time.perf_counter()
         (scratch / OPD_FOLDER).mkdir()
+        opd_workbooks_written = opd_workbooks(data, scratch / OPD_FOLDER)
+        started = time.perf_counter()
         index_links = _links(data, reports)
         (scratch / INDEX_NAME).write_text(render_page("index", data, index_links, env=env),
                                           encoding="utf-8")
@@ -531,8 +548,14 @@ def write_pages(data: ReportData, reports_dir: str | Path,
             path = scratch / OPD_FOLDER / f"{opd_file(opd['unit_code'])}.html"
             path.write_text(render_page("opd", data, opd_links, opd, env=env), encoding="utf-8")
         timings["opd_pages"] = time.perf_counter() - started
+        if agency_workbook:
+            from tasks.reporting.workbook import write_workbook
+
+            started = time.perf_counter()
+            outputs["workbook"] = str(write_workbook(data, reports))
+            timings["agency_workbook"] = time.perf_counter() - started
         started = time.perf_counter()
-        write_opd_workbooks(data, scratch / OPD_FOLDER)
+        opd_workbooks_written()
         timings["opd_workbooks"] = time.perf_counter() - started
         _swap_in(reports, scratch, folder)
     except BaseException:
@@ -545,7 +568,7 @@ def write_pages(data: ReportData, reports_dir: str | Path,
                                    env=env), encoding="utf-8")
     partial.replace(copy)
     return {"report": str(copy), "report_index": str(folder / INDEX_NAME),
-            "report_folder": str(folder)}
+            "report_folder": str(folder), **outputs}
 
 
 def write_report(data: ReportData, reports_dir: str | Path) -> Path:
@@ -556,20 +579,18 @@ def write_report(data: ReportData, reports_dir: str | Path) -> Path:
 def write_reports(engine: Engine, agency_code: str, period_id: str,
                   reports_dir: str | Path,
                   calibration: Calibration | None = None,
-                  timings: dict[str, float] | None = None) -> dict[str, str]:
+                  timings: dict[str, float] | None = None, *,
+                  opd_workbooks: OpdWorkbooks = opd_workbooks_here) -> dict[str, str]:
     """The HTML reports and the HR workbooks of the agency-period's current publication (with
-    the rater calibration when given: tasks/explain/calibration.py)."""
-    from tasks.reporting.workbook import write_workbook
-
+    the rater calibration when given: tasks/explain/calibration.py). `opd_workbooks` says where
+    the OPD workbooks are written (`write_pages`)."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
     data = load_report_data(engine, agency_code, period_id)
     data.calibration = calibration
     timings["load"] = time.perf_counter() - started
-    outputs = write_pages(data, reports_dir, timings)
-    started = time.perf_counter()
-    outputs["workbook"] = str(write_workbook(data, reports_dir))
-    timings["agency_workbook"] = time.perf_counter() - started
+    outputs = write_pages(data, reports_dir, timings, opd_workbooks=opd_workbooks,
+                          agency_workbook=True)
     log.info("reports of %s %s: %s", agency_code, period_id,
              ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return outputs

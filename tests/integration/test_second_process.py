@@ -1,0 +1,116 @@
+"""A large agency's report step writes its OPD workbooks in a second process
+(tasks/second_process.py): a real child process under Prefect, and the same files as when the
+step writes them itself. Small data takes the second process here through the setting
+`parallel_from_employees` (0: always)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from flows.semester import semester_appraisal
+from kinerja import faults
+from kinerja.synthetic import generate_landing
+from tasks import second_process, steps
+from tasks.warehouse.database import make_engine
+
+AGENCY = "3374"
+PERIOD = "2025-S1"
+
+
+def _members(folder: Path) -> dict[str, bytes]:
+    out = {}
+    for path in sorted(folder.rglob("*.xlsx")):
+        with zipfile.ZipFile(path) as book:
+            for name in book.namelist():
+                content = book.read(name)
+                if name == "docProps/core.xml":  # the time it was written
+                    content = re.sub(rb"<dcterms:created[^<]*<", b"", content)
+                out[f"{path.relative_to(folder)}:{name}"] = content
+    return out
+
+
+async def _task_runs(flow_run_id: str, name: str) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        TaskRunFilter,
+        TaskRunFilterName,
+    )
+
+    async with get_client() as client:
+        return await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=name)))
+
+
+def test_opd_workbooks_in_a_second_process_equal_those_written_here(
+        prefect_harness, tmp_path, monkeypatch, warehouse_url):
+    landing = tmp_path / "landing"
+    generate_landing(landing, AGENCY, 120, [PERIOD], seed=11, bad_rows=0.02)
+    monkeypatch.setenv("KINERJA_WORK", str(tmp_path / "work"))
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", "0")
+    assert second_process.wanted(1)
+
+    state = semester_appraisal(agency_code=AGENCY, period_id=PERIOD, landing=str(landing),
+                               warehouse_url=warehouse_url, reports=str(tmp_path / "there"),
+                               return_state=True)
+    assert state.is_completed()
+    runs = asyncio.run(_task_runs(str(state.state_details.flow_run_id), "opd-workbooks"))
+    assert [r.state.type.value for r in runs] == ["COMPLETED"]  # the child's task run
+
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", "1000000")
+    assert not second_process.wanted(120)
+    steps.publication_reports(warehouse_url, AGENCY, PERIOD, str(tmp_path / "here"),
+                              second_process=True)
+    # The OPD workbooks (the agency's differs: the flow's calibration is from the run's ratings,
+    # this call's from the configured landing zone).
+    folder = f"{AGENCY}_{PERIOD}/opd"
+    there, here = (_members(tmp_path / side / folder) for side in ("there", "here"))
+    assert len(there) > 10
+    assert there.keys() == here.keys()
+    for key, content in there.items():
+        assert here[key] == content, key
+
+
+@pytest.mark.parametrize("action", ["raise", "kill"])
+def test_a_failure_in_the_second_process_fails_the_step(prefect_harness, tmp_path, monkeypatch,
+                                                        action):
+    """The child fails (an error, or killed as by the OOM killer): the report step fails with
+    it, the publication stays, the run records the failure, and no half-written report folder
+    is left behind."""
+    warehouse_url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    landing = tmp_path / "landing"
+    generate_landing(landing, AGENCY, 60, [PERIOD], seed=12)
+    monkeypatch.setenv("KINERJA_WORK", str(tmp_path / "work"))
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", "0")
+    monkeypatch.setenv("KINERJA_TASK_RETRIES", "0")
+    marker = tmp_path / "faults.log"
+    monkeypatch.setenv(faults.MARKER_ENV, str(marker))
+    monkeypatch.setenv(faults.ENV, f"report.opd_workbooks:{action}")
+    reports = tmp_path / "reports"
+    with pytest.raises(Exception) as raised:
+        semester_appraisal(agency_code=AGENCY, period_id=PERIOD, landing=str(landing),
+                           warehouse_url=warehouse_url, reports=str(reports))
+    if action == "raise":
+        assert "report.opd_workbooks" in str(raised.value)
+    point, pid = marker.read_text().split()
+    assert point == "report.opd_workbooks" and int(pid) != os.getpid()  # in the child
+    engine = make_engine(warehouse_url)
+    with engine.connect() as conn:
+        run = conn.execute(sa.text("SELECT status, message FROM pipeline_run")).one()
+        published = conn.execute(sa.text(
+            "SELECT COUNT(*) FROM fact_appraisal WHERE agency_code = :a"), {"a": AGENCY}).scalar()
+    engine.dispose()
+    # Published before the report step: the publication stays, the run says what failed.
+    assert run.status == "published" and run.message
+    assert published > 0
+    assert not [p for p in reports.iterdir() if p.name.startswith(".")]
+    assert not (reports / f"{AGENCY}_{PERIOD}").exists()
