@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import uuid
+from contextlib import ExitStack
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from kinerja.policy import Policy, load_policy
 from kinerja.preflight import check_landing
 from kinerja.redact import install_log_masking, mask_secrets, one_line
 from schemas.sources import REFERENCE_DATASETS, VALIDATION_ORDER
+from tasks import second_process as parallel
 from tasks import steps
 from tasks.sources.extract import DatasetError, period_dir
 from tasks.warehouse.database import redact_url
@@ -113,8 +115,11 @@ def semester_appraisal(
     # of the agency-period is a dead run's, which open_run marks abandoned.
     lock = RunLock(url, agency_code, period.id, run_id=run_id,
                    wait_seconds=settings.run_lock_wait_seconds)
+    # A large agency's steps share a second process (tasks/second_process.py).
+    processes = ExitStack()
     try:
         lock.acquire()
+        processes.enter_context(parallel.for_the_run())
         steps.open_run(url, str(settings.work), abandon=lock.held,
                        retention_days=settings.work_retention_days, **record)
         faults.point("run.locked")
@@ -132,6 +137,9 @@ def semester_appraisal(
             "rows_quarantined": sum(s["rows_quarantined"] for s in summaries),
         }
         clock.lap("record-validation")
+        employees = next(s["rows_accepted"] for s in summaries if s["dataset"] == "employees")
+        # Great Expectations imported in the second process while this one scores and publishes.
+        parallel.prepare(employees, steps.prepare_quality_check)
         steps.load_earlier_periods(url, agency_code, period.id, work_root)
         predikat_counts = steps.score(agency_code, period.id, loaded_policy, work_root)
         clock.lap("score")
@@ -141,7 +149,8 @@ def semester_appraisal(
         clock.lap("publish")
         # Published and committed: a failure from here on is recorded on the run, which stays
         # published (fail_run); a failed expectation is a finding for the report, not a failure.
-        outputs = steps.check_quality(url, agency_code, period.id, reports_dir, loaded_policy)
+        outputs = steps.check_quality(url, agency_code, period.id, reports_dir, loaded_policy,
+                                      employees)
         clock.lap("check")
         # What validation, scoring and the check freed is still held by pyarrow's pool and
         # malloc: handed back first, the report's own memory does not stack on it (at 100,000
@@ -171,6 +180,7 @@ def semester_appraisal(
             raise RunFailed(one_line(error)) from None
         raise
     finally:
+        processes.close()
         lock.release()
 
     summary = {

@@ -8,6 +8,11 @@ split its work in two submits one half, as a Prefect task, to a one-process
 a task run of its own (its logs and state are Prefect's, as any task's), and gets its inputs by
 value or by path: nothing is shared but the work folder and the reports folder.
 
+The flow opens `for_the_run()` around its steps: then every step that asks shares one process,
+started on first use and kept for the run, so that the start and the imports are paid once, and
+the flow can have the next step's libraries imported there ahead of time (`prepare`) while it
+works on something else. A step called outside such a block opens a process of its own.
+
 Not used (`second_process` yields None, and the step does both halves itself) when:
 - the agency is smaller than `parallel_from_employees` (setting; KINERJA_PARALLEL_FROM_EMPLOYEES):
   starting a process and importing the pipeline there costs about 2-3 s, more than the half of
@@ -22,8 +27,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from kinerja.config import load_settings
@@ -75,16 +82,91 @@ def prefect_api_for_children() -> Iterator[None]:
 
 
 @contextmanager
-def second_process(employees: int) -> Iterator[Any | None]:
-    """A started one-process `ProcessPoolTaskRunner` for a step of an agency of `employees`
-    employees (submit a task with `runner.submit(task, parameters)`), or None when the step
-    should do all its work itself (see the module's docstring). The process ends with the
-    block; a task still running there is waited for."""
-    if not wanted(employees):
-        yield None
-        return
+def _runner() -> Iterator[Any]:
     from prefect.task_runners import ProcessPoolTaskRunner
 
     with prefect_api_for_children(), ProcessPoolTaskRunner(
             max_workers=1, initializer=_prepare_child) as runner:
         yield runner
+
+
+class _Shared:
+    """The run's second process, started on first use (from any of the run's threads)."""
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+        self._lock = threading.Lock()
+        self._runner: Any | None = None
+
+    def runner(self) -> Any:
+        with self._lock:
+            if self._runner is None:
+                self._runner = self._stack.enter_context(_runner())
+            # Prefect's runner keeps the context of its first submission for the next ones (a
+            # runner usually serves one caller): each step of the run submits from its own task
+            # run, so each gets its own (a private attribute of the pinned Prefect version,
+            # checked by tests/integration/test_second_process.py).
+            self._runner._cached_context = None
+            return self._runner
+
+    def close(self) -> None:
+        with self._lock:
+            self._stack.close()
+            self._runner = None
+
+
+_SHARED: ContextVar[_Shared | None] = ContextVar("kinerja_second_process", default=None)
+
+
+@contextmanager
+def for_the_run() -> Iterator[None]:
+    """Around a run's steps: the steps that ask for a second process share one, which ends
+    with the block (a task still running there is cancelled when the block ends by an error)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    shared = _Shared()
+    token = _SHARED.set(shared)
+    try:
+        # The API is named here, in the flow's own context (steps run on other threads).
+        with ExitStack() as api:
+            if not PREFECT_API_URL.value():
+                from prefect.server.api.server import SubprocessASGIServer
+
+                server = SubprocessASGIServer()  # the flow's running temporary server
+                server.start()
+                api.enter_context(temporary_settings(updates={PREFECT_API_URL: server.api_url}))
+            try:
+                yield
+            finally:
+                shared.close()
+    finally:
+        _SHARED.reset(token)
+
+
+@contextmanager
+def second_process(employees: int) -> Iterator[Any | None]:
+    """A started one-process `ProcessPoolTaskRunner` for a step of an agency of `employees`
+    employees (submit a task with `runner.submit(task, parameters)`), or None when the step
+    should do all its work itself (see the module's docstring). Inside `for_the_run` it is the
+    run's, kept after the block; otherwise the process ends with the block, and a task still
+    running there is waited for."""
+    if not wanted(employees):
+        yield None
+        return
+    shared = _SHARED.get()
+    if shared is not None:
+        yield shared.runner()
+        return
+    with _runner() as runner:
+        yield runner
+
+
+def prepare(employees: int, task: Any, parameters: dict[str, Any] | None = None) -> None:
+    """Start `task` in the run's second process without waiting for it (say, importing what
+    the next step needs there, while this process works on something else). Nothing happens
+    outside `for_the_run`, or where the run would not use a second process."""
+    if _SHARED.get() is None:
+        return
+    with second_process(employees) as runner:
+        if runner is not None:
+            runner.submit(task, parameters or {})

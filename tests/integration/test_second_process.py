@@ -63,8 +63,11 @@ def test_opd_workbooks_in_a_second_process_equal_those_written_here(
                                warehouse_url=warehouse_url, reports=str(tmp_path / "there"),
                                return_state=True)
     assert state.is_completed()
-    runs = asyncio.run(_task_runs(str(state.state_details.flow_run_id), "opd-workbooks"))
-    assert [r.state.type.value for r in runs] == ["COMPLETED"]  # the child's task run
+    flow_run_id = str(state.state_details.flow_run_id)
+    for name in ("prepare-check", "quality-check", "opd-workbooks"):  # the child's task runs
+        runs = asyncio.run(_task_runs(flow_run_id, name))
+        assert [r.state.type.value for r in runs] == ["COMPLETED"], name
+    assert state.result()["quality_status"] == "passed"
 
     monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", "1000000")
     assert not second_process.wanted(120)
