@@ -151,14 +151,15 @@ def semester_appraisal(
         # published (fail_run); a failed expectation is a finding for the report, not a failure.
         outputs = steps.check_quality(url, agency_code, period.id, reports_dir, loaded_policy,
                                       employees)
-        clock.lap("check")
+        clock.lap("check", [outputs.pop("timing", None)])
         # What validation, scoring and the check freed is still held by pyarrow's pool and
         # malloc: handed back first, the report's own memory does not stack on it (at 100,000
         # employees the report was the run's peak by that much).
         release_memory()
-        outputs.update(steps.write_reports(url, agency_code, period.id, reports_dir,
-                                           work_root, loaded_policy))
-        clock.lap("report")
+        reports = steps.write_reports(url, agency_code, period.id, reports_dir, work_root,
+                                      loaded_policy)
+        clock.lap("report", [reports.pop("timing", None)])
+        outputs.update(reports)
         faults.point("run.reported")
     except BaseException as error:
         # Ctrl-C, SIGTERM (Prefect's TerminationSignal) or a failure: the run ends on record

@@ -198,8 +198,9 @@ class RunClock:
         context, figures = self._lap
         context.__exit__(None, None, None)
         entry = {"step": name, **figures}
+        parts = [p for p in parts or () if p]
         if parts:
-            entry["parts"] = [p for p in parts if p]
+            entry["parts"] = parts
         self._steps.append(entry)
         self._lap = self._open_lap()
         return entry

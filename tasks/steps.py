@@ -22,6 +22,7 @@ from prefect.cache_policies import NONE
 
 from kinerja import faults, timings
 from kinerja.config import InputLimits, SqlSource, load_settings
+from kinerja.memory import release_memory
 from kinerja.period import Period
 from kinerja.policy import Policy
 from schemas.outputs import FACT_TABLES
@@ -366,7 +367,9 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
                   policy: Policy | None = None, employees: int = 0) -> dict[str, Any]:
     """`quality_check` as a step of the flow: a failed expectation is returned, not raised. A
     large agency's check runs in the run's second process, where `prepare_quality_check` had
-    Great Expectations imported while this one published (tasks/second_process.py)."""
+    Great Expectations imported while this one published (tasks/second_process.py); its wall
+    time and peak memory there are returned under `timing`."""
+    timing = None
     with parallel.second_process(employees) as runner:
         if runner is None:
             result = quality_check(warehouse_url, agency_code, period_id, reports_dir, policy)
@@ -374,15 +377,23 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
             result = runner.submit(quality_check_elsewhere, {
                 "warehouse_url": warehouse_url, "agency_code": agency_code,
                 "period_id": period_id, "reports_dir": reports_dir, "policy": policy}).result()
+            timing = result.pop("timing")
     return {"quality_status": result["status"], "quality_failed": result["failed"],
-            "quality_evaluated": result["evaluated"], "data_docs": result["data_docs"]}
+            "quality_evaluated": result["evaluated"], "data_docs": result["data_docs"],
+            "timing": timing}
 
 
 @task(name="quality-check", cache_policy=NONE)
 def quality_check_elsewhere(warehouse_url: str, agency_code: str, period_id: str,
                             reports_dir: str, policy: Policy | None = None) -> dict[str, Any]:
-    """`quality_check` in the run's second process."""
-    return quality_check(warehouse_url, agency_code, period_id, reports_dir, policy)
+    """`quality_check` in the run's second process, which then hands back what the check freed
+    (the process lives on for the report's half)."""
+    try:
+        with timings.measure() as figures:
+            result = quality_check(warehouse_url, agency_code, period_id, reports_dir, policy)
+        return {**result, "timing": {"step": "check, second process", **figures}}
+    finally:
+        release_memory()
 
 
 @task(name="prepare-check", cache_policy=NONE)
@@ -397,17 +408,20 @@ def prepare_quality_check() -> None:
 def publication_reports(warehouse_url: str, agency_code: str, period_id: str, reports_dir: str,
                         *, ratings: pd.DataFrame | None = None, policy: Policy | None = None,
                         policy_candidates: tuple[str | None, ...] = (),
-                        second_process: bool = False) -> dict[str, str]:
+                        second_process: bool = False,
+                        timings_elsewhere: list[dict[str, Any]] | None = None) -> dict[str, str]:
     """The HTML report and the HR workbook of the agency-period's publication: their paths. The
     rater calibration comes from `ratings` (the run's accepted ratings, which the flow still
     has) or else from the landing zone re-read (`kinerja check`). The flow's `report` step and
     `kinerja check` both come here. With `second_process` (the flow's step), a large agency's
-    OPD workbooks are written in a second process meanwhile (tasks/second_process.py)."""
+    OPD workbooks are written in a second process meanwhile (tasks/second_process.py), whose
+    wall time and peak memory are added to `timings_elsewhere`."""
     from tasks.explain.sources import report_calibration
     from tasks.reporting.report import opd_workbooks_here
     from tasks.reporting.report import write_reports as write
 
     settings = load_settings()
+    elsewhere: list[dict[str, Any]] = []
     with warehouse.connected(warehouse_url) as engine, ExitStack() as processes:
         calibration = report_calibration(
             engine, agency_code, period_id, ratings=ratings, policy=policy,
@@ -432,37 +446,54 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
 
             def written() -> object:
                 try:
-                    return future.result()
+                    result = future.result()
                 finally:
                     handed.unlink(missing_ok=True)
+                elsewhere.append(result["timing"])
+                return result
             return written
 
-        return write(engine, agency_code, period_id, reports_dir, calibration,
-                     opd_workbooks=opd_workbooks)
+        outputs = write(engine, agency_code, period_id, reports_dir, calibration,
+                        opd_workbooks=opd_workbooks)
+    if timings_elsewhere is not None:
+        timings_elsewhere += elsewhere
+    return outputs
 
 
 @task(name="opd-workbooks", cache_policy=NONE)
-def write_opd_workbooks(data_file: str, folder: str) -> int:
+def write_opd_workbooks(data_file: str, folder: str) -> dict[str, Any]:
     """The report's OPD workbooks, in the second process (`publication_reports`), from the
-    report's data pickled by the step into its own scratch folder: how many."""
+    report's data pickled by the step into its own scratch folder: how many, and the wall time
+    and peak memory there (`timing`)."""
     from tasks.reporting.workbook import write_opd_workbooks as write
 
     faults.point("report.opd_workbooks")
-    with open(data_file, "rb") as file:
-        data = pickle.load(file)  # noqa: S301 - written by this run's own report step
-    return len(write(data, Path(folder)))
+    try:
+        with timings.measure() as figures:
+            with open(data_file, "rb") as file:
+                data = pickle.load(file)  # noqa: S301 - written by this run's own report step
+            written = len(write(data, Path(folder)))
+        return {"workbooks": written,
+                "timing": {"step": "report OPD workbooks, second process", **figures}}
+    finally:
+        data = None
+        release_memory()
 
 
 @task(name="report", cache_policy=NONE, **resilient("report"))
 def write_reports(warehouse_url: str, agency_code: str, period_id: str,
                   reports_dir: str, work_root: str | None = None,
-                  policy: Policy | None = None) -> dict[str, str]:
-    """`publication_reports` as a step of the flow, with the ratings of the run's work folder."""
+                  policy: Policy | None = None) -> dict[str, Any]:
+    """`publication_reports` as a step of the flow, with the ratings of the run's work folder;
+    the second process's wall time and peak memory, if one was used, under `timing`."""
     work = WorkFolder(work_root) if work_root else None
     ratings = work.read("accepted", "ratings") if work and work.has("accepted", "ratings") \
         else None
-    return publication_reports(warehouse_url, agency_code, period_id, reports_dir,
-                               ratings=ratings, policy=policy, second_process=True)
+    elsewhere: list[dict[str, Any]] = []
+    outputs: dict[str, Any] = publication_reports(
+        warehouse_url, agency_code, period_id, reports_dir, ratings=ratings, policy=policy,
+        second_process=True, timings_elsewhere=elsewhere)
+    return {**outputs, "timing": elsewhere[0] if elsewhere else None}
 
 
 @task(name="record-timings", cache_policy=NONE, **resilient("record-timings"))
