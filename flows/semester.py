@@ -152,6 +152,9 @@ def semester_appraisal(
         outputs = steps.check_quality(url, agency_code, period.id, reports_dir, loaded_policy,
                                       employees)
         clock.lap("check", [outputs.pop("timing", None)])
+        # The second process ends with the check: it holds Great Expectations (about 200 MB),
+        # which the report does not need; the report starts a fresh one if it needs one.
+        processes.close()
         # What validation, scoring and the check freed is still held by pyarrow's pool and
         # malloc: handed back first, the report's own memory does not stack on it (at 100,000
         # employees the report was the run's peak by that much).

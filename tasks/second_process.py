@@ -8,10 +8,11 @@ split its work in two submits one half, as a Prefect task, to a one-process
 a task run of its own (its logs and state are Prefect's, as any task's), and gets its inputs by
 value or by path: nothing is shared but the work folder and the reports folder.
 
-The flow opens `for_the_run()` around its steps: then every step that asks shares one process,
-started on first use and kept for the run, so that the start and the imports are paid once, and
-the flow can have the next step's libraries imported there ahead of time (`prepare`) while it
-works on something else. A step called outside such a block opens a process of its own.
+The flow opens `for_the_run()` around its steps up to the quality check: every step that asks
+shares one process there, started on first use, so that the start and the imports are paid
+once, and the flow has Great Expectations imported there ahead of the check (`prepare`) while
+it scores and publishes. A step called outside such a block (the report, which needs no Great
+Expectations and its 200 MB) opens a process of its own.
 
 Not used (`second_process` yields None, and the step does both halves itself) when:
 - the agency is smaller than `parallel_from_employees` (setting; KINERJA_PARALLEL_FROM_EMPLOYEES):
