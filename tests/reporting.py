@@ -7,7 +7,9 @@ a copy (`copy_warehouse`).
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,3 +222,17 @@ def synthetic_publication(employees: int, seed: int = 7) -> dict[str, Any]:
             "attendance": attendance, "people": staff, "units": units,
             "distribution": distribution, "checks": checks, "quarantine": quarantine,
             "source_files": source_files}
+
+
+def workbook_members(folder: Path) -> dict[str, bytes]:
+    """Every member of every workbook under `folder`, by `<workbook path>:<member>`, without
+    the time each was written (so that two writes of the same workbooks compare equal)."""
+    out = {}
+    for path in sorted(folder.rglob("*.xlsx")):
+        with zipfile.ZipFile(path) as book:
+            for name in book.namelist():
+                content = book.read(name)
+                if name == "docProps/core.xml":  # the time it was written
+                    content = re.sub(rb"<dcterms:created[^<]*<", b"", content)
+                out[f"{path.relative_to(folder)}:{name}"] = content
+    return out

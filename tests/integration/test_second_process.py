@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import zipfile
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,21 +16,10 @@ from kinerja import faults
 from kinerja.synthetic import generate_landing
 from tasks import second_process, steps
 from tasks.warehouse.database import make_engine
+from tests.reporting import workbook_members
 
 AGENCY = "3374"
 PERIOD = "2025-S1"
-
-
-def _members(folder: Path) -> dict[str, bytes]:
-    out = {}
-    for path in sorted(folder.rglob("*.xlsx")):
-        with zipfile.ZipFile(path) as book:
-            for name in book.namelist():
-                content = book.read(name)
-                if name == "docProps/core.xml":  # the time it was written
-                    content = re.sub(rb"<dcterms:created[^<]*<", b"", content)
-                out[f"{path.relative_to(folder)}:{name}"] = content
-    return out
 
 
 async def _task_runs(flow_run_id: str, name: str) -> list:
@@ -76,7 +62,7 @@ def test_opd_workbooks_in_a_second_process_equal_those_written_here(
     # The OPD workbooks (the agency's differs: the flow's calibration is from the run's ratings,
     # this call's from the configured landing zone).
     folder = f"{AGENCY}_{PERIOD}/opd"
-    there, here = (_members(tmp_path / side / folder) for side in ("there", "here"))
+    there, here = (workbook_members(tmp_path / side / folder) for side in ("there", "here"))
     assert len(there) > 10
     assert there.keys() == here.keys()
     for key, content in there.items():

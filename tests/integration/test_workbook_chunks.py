@@ -6,8 +6,6 @@ codes to labels once per distinct value gives what mapping every row gives."""
 from __future__ import annotations
 
 import math
-import re
-import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +13,7 @@ import pytest
 
 from tasks.reporting import workbook, xlsx
 from tasks.reporting.report import aspect_labels, assemble_report_data, predikat_set_label
-from tests.reporting import synthetic_publication
+from tests.reporting import synthetic_publication, workbook_members
 
 
 @pytest.fixture(scope="module")
@@ -23,23 +21,11 @@ def data():
     return assemble_report_data(**synthetic_publication(2_000))
 
 
-def _members(folder: Path) -> dict[str, bytes]:
-    out = {}
-    for path in sorted(folder.rglob("*.xlsx")):
-        with zipfile.ZipFile(path) as book:
-            for name in book.namelist():
-                content = book.read(name)
-                if name == "docProps/core.xml":  # the time it was written
-                    content = re.sub(rb"<dcterms:created[^<]*<", b"", content)
-                out[f"{path.relative_to(folder)}:{name}"] = content
-    return out
-
-
 def _write(data, folder: Path) -> dict[str, bytes]:
     data.__dict__.pop("_workbook_tables", None)
     workbook.write_workbook(data, folder)
     workbook.write_opd_workbooks(data, folder / "opd")
-    return _members(folder)
+    return workbook_members(folder)
 
 
 def test_small_chunks_write_the_same_workbooks(data, tmp_path, monkeypatch):
