@@ -386,8 +386,8 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
 @task(name="quality-check", cache_policy=NONE)
 def quality_check_elsewhere(warehouse_url: str, agency_code: str, period_id: str,
                             reports_dir: str, policy: Policy | None = None) -> dict[str, Any]:
-    """`quality_check` in the run's second process, which then hands back what the check freed
-    (the process lives on for the report's half)."""
+    """`quality_check` in the run's second process, which then hands back what the check
+    freed, as the run's own process does between steps."""
     try:
         with timings.measure() as figures:
             result = quality_check(warehouse_url, agency_code, period_id, reports_dir, policy)
