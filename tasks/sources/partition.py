@@ -340,6 +340,10 @@ class SplitPlan:
         start, stop = self.blocks[block]
         return self.paths[start:stop]
 
+    def taken(self, block: int) -> bool:
+        """Whether a process has taken the block (while they read)."""
+        return _Claims(Path(self.accepted) / _CLAIMS).path(block).exists()
+
 
 @dataclass
 class SecondHalf:
@@ -372,9 +376,14 @@ def split_blocks(sizes: list[int], blocks: int) -> list[tuple[int, int]]:
     of at least one file."""
     if not sizes:
         return []
-    cumulative = np.cumsum(np.asarray(sizes, dtype=np.int64))
-    total = int(cumulative[-1])
-    cuts = {int(np.searchsorted(cumulative, total * k / blocks)) + 1 for k in range(1, blocks)}
+    ends = np.cumsum(np.asarray(sizes, dtype=np.int64))  # bytes up to the end of each file
+    cuts = set()
+    for k in range(1, blocks):
+        target = int(ends[-1]) * k / blocks
+        crossing = int(np.searchsorted(ends, target))  # the file in which the target falls
+        before = int(ends[crossing - 1]) if crossing else 0
+        # Cut before or after that file, whichever is nearer the target.
+        cuts.add(crossing if target - before < int(ends[crossing]) - target else crossing + 1)
     bounds = [0, *sorted(c for c in cuts if 0 < c < len(sizes)), len(sizes)]
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
@@ -385,10 +394,12 @@ class _Claims:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def path(self, block: int) -> Path:
+        return self.folder / f"block-{block:05d}"
+
     def take(self, block: int) -> bool:
         try:
-            fd = os.open(self.folder / f"block-{block:05d}",
-                         os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            fd = os.open(self.path(block), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except FileExistsError:
             return False
         os.close(fd)
@@ -493,32 +504,40 @@ def _validate_in_two(name: str, folder: Path, limits: InputLimits, ctx: Validati
     """`validate_partitioned` of landing-zone files, this process and `second` together."""
     started, cpu = time.time(), time.thread_time()
     plan = plan_split(name, folder, limits, accepted, rows_per_partition, chunk_rows)
-    claims = _Claims(accepted.folder / _CLAIMS)
     pending = second(plan)
     try:
         # The second process done: it met this one (all is taken) or failed (stop, and raise
         # its error below).
         first, first_files, taken = validate_first_half(plan, limits, ctx, pending.done)
     except BaseException:
-        claims.take_all(len(plan.blocks))  # the second process stops after its block
+        _Claims(accepted.folder / _CLAIMS).take_all(len(plan.blocks))  # the other one stops
         raise
     first_seconds, first_cpu = time.time() - started, time.thread_time() - cpu
     other = pending.result()
-    quarantine = pd.read_parquet(other.quarantine)
-    validated = _merged(name, [first, ValidatedDataset(name, pd.DataFrame(), quarantine,
-                                                       other.file_counts, warnings=other.warnings)],
-                        plan.paths)
+    run_logger(log).info(
+        "%s in two processes: blocks %s of %d here (%d files, %.1f s, %.1f CPU-s), %s in the "
+        "second process (%d files, started %.1f s after, %.1f s, %.1f CPU-s)", name,
+        _span(taken) or "none", len(plan.blocks), len(first_files), first_seconds, first_cpu,
+        _span(other.blocks) or "none", len(other.files), other.started - started,
+        other.finished - other.started, other.cpu_seconds)
+    return merge_halves(plan, first, first_files, other)
+
+
+def merge_halves(plan: SplitPlan, first: ValidatedDataset, first_files: list[SourceFile],
+                 other: SecondHalf) -> tuple[ValidatedDataset, list[SourceFile]]:
+    """Both processes' parts as the one-process path gives them: the quarantine, the row
+    accounting and the files' records in file order; the partitions name the blocks written
+    apart (read after the partition's own file). The scratch (claims, the second quarantine)
+    goes."""
+    accepted = PartitionedFrames(Path(plan.accepted))
+    second = ValidatedDataset(plan.name, pd.DataFrame(), pd.read_parquet(other.quarantine),
+                              other.file_counts, warnings=other.warnings)
+    validated = _merged(plan.name, [first, second], plan.paths)
     order = {path: i for i, path in enumerate(plan.paths)}
     files = sorted(first_files + other.files, key=lambda f: order[f.path])
     accepted.add_blocks(other.blocks)
     shutil.rmtree(accepted.folder / _CLAIMS, ignore_errors=True)
     Path(other.quarantine).unlink(missing_ok=True)
-    run_logger(log).info(
-        "%s in two processes: blocks %s of %d here (%d files, %.1f s, %.1f CPU-s), %s in the "
-        "second process (%d files, started %.1f s after, %.1f s, %.1f CPU-s)", name,
-        _span(taken), len(plan.blocks), len(first_files), first_seconds, first_cpu,
-        _span(other.blocks) or "none", len(other.files), other.started - started,
-        other.finished - other.started, other.cpu_seconds)
     return validated, files
 
 
