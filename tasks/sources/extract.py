@@ -241,20 +241,30 @@ def _dataset_files(stack: ExitStack, period_fd: int,
     return [(dataset.pattern, dataset.pattern, period_fd)]
 
 
+def _line_feeds(first: bytes, size: int) -> int:
+    """The line feeds of a file of `size` bytes that starts with `first` (its first MiB):
+    counted when that is the whole file, else scaled from them. About the records, to size
+    partitions before reading: counting every byte cost 0.6 s per 750 MB, serial."""
+    count = first.count(b"\n")
+    if len(first) >= size or not first:
+        return count
+    return round(count * size / len(first))
+
+
 def _fingerprint(handle: BinaryIO, rel: str, max_bytes: int) -> tuple[str, int, bool, int]:
     """SHA-256, size, whether a quote character occurs (only then can a value span lines) and
-    the number of line feeds (about the records, to size partitions before reading), in one
-    pass; a file that grew past the limit since it was opened is refused."""
+    the line feeds (`_line_feeds`), in one pass; a file that grew past the limit since it was
+    opened is refused."""
     digest = hashlib.sha256()
-    size, quoted, line_feeds = 0, False, 0
+    size, quoted, first = 0, False, b""
     handle.seek(0)
     for block in iter(lambda: handle.read(MIB), b""):
+        first = first or block
         size += len(block)
         _require_size(size, rel, max_bytes)
         digest.update(block)
         quoted = quoted or b'"' in block
-        line_feeds += block.count(b"\n")
-    return digest.hexdigest(), size, quoted, line_feeds
+    return digest.hexdigest(), size, quoted, _line_feeds(first, size)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -692,7 +702,7 @@ class DatasetSurvey:
 
 def survey_dataset(folder: Path, name: str, limits: InputLimits | None = None) -> DatasetSurvey:
     """Every file of a CSV dataset opened as `open_dataset` opens them (no link followed, the
-    size limit checked), its header read and its line feeds counted, without hashing it."""
+    size limit checked), its header and first MiB read (`_line_feeds`), not hashed."""
     limits = limits or InputLimits()
     paths: list[str] = []
     sizes: list[int] = []
@@ -702,11 +712,8 @@ def survey_dataset(folder: Path, name: str, limits: InputLimits | None = None) -
         period_fd = _open_folder(stack, folder, str(folder))
         for rel, file_name, dir_fd in _listed(stack, period_fd, name, None):
             with _open_file(file_name, dir_fd, rel, limits.max_file_bytes) as handle:
-                line_feeds, size = 0, 0
-                while block := handle.read(MIB):
-                    size += len(block)
-                    _require_size(size, rel, limits.max_file_bytes)
-                    line_feeds += block.count(b"\n")
+                size = os.fstat(handle.fileno()).st_size  # checked against the limit on opening
+                line_feeds = _line_feeds(handle.read(MIB), size)
                 header = None if rel.endswith(".xlsx") else _read_header(handle, rel)
             paths.append(rel)
             sizes.append(size)

@@ -284,6 +284,25 @@ def test_blocks_cut_files_in_order_by_size():
     assert split_blocks([], 4) == []
 
 
+def test_partitions_sized_from_each_file_s_first_mib(tmp_path):
+    # A file over 1 MiB: its records are estimated from its first MiB, the same way when it is
+    # surveyed for two processes and when it is fingerprinted for one.
+    from tasks.sources.extract import open_dataset, survey_dataset
+
+    rows = 40_000
+    body = "".join(f"{NIP_A},2025-01-{1 + i % 28:02d},H,07:{i % 60:02d},16:00\n"
+                   for i in range(rows))
+    folder = write_period(tmp_path / "landing", {
+        "attendance/mesin_01.csv": "nip,date,status,check_in,check_out\n" + body,
+        "attendance/surat.csv": "nip,date,status\n" + f"{NIP_B},2025-01-03,S\n" * 3})
+    assert (folder / "attendance" / "mesin_01.csv").stat().st_size > 2 * 1024 * 1024
+    survey = survey_dataset(folder, "attendance")
+    with open_dataset(folder, "attendance") as stream:
+        assert stream.records_estimate == survey.records_estimate
+    assert abs(survey.records_estimate - (rows + 3)) <= rows / 100
+    assert survey.paths == ["attendance/mesin_01.csv", "attendance/surat.csv"]
+
+
 def test_dataset_error_survives_pickling():
     import pickle
 
