@@ -289,7 +289,7 @@ def test_partitions_sized_from_each_file_s_first_mib(tmp_path):
     # surveyed for two processes and when it is fingerprinted for one.
     from tasks.sources.extract import open_dataset, survey_dataset
 
-    rows = 40_000
+    rows = 60_000
     body = "".join(f"{NIP_A},2025-01-{1 + i % 28:02d},H,07:{i % 60:02d},16:00\n"
                    for i in range(rows))
     folder = write_period(tmp_path / "landing", {
