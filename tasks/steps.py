@@ -30,6 +30,7 @@ from tasks.sources.partition import (
     PARTITIONED_DATASETS,
     PartitionedFrames,
     SecondHalf,
+    SecondProcess,
     SplitPlan,
     partition_of,
     validate_partitioned,
@@ -219,10 +220,13 @@ class _Running:
         return self._future.result()
 
 
-def _second_half(runner: Any, limits: InputLimits, ctx: ValidationContext) -> Any:
+def _second_half(runner: Any, limits: InputLimits, ctx: ValidationContext) -> SecondProcess:
+    """Starts `validate_in_second_process` of a plan on `second_process`'s runner."""
+
     def submit(plan: SplitPlan) -> _Running:
         return _Running(runner.submit(validate_in_second_process,
                                       {"plan": plan, "limits": limits, "ctx": ctx}))
+
     return submit
 
 
