@@ -44,6 +44,11 @@ POINTS = (
     "publish.committed",     # committed, the publish task not yet returned
     "run.reported",          # quality check and reports written, work folder not yet removed
 )
+# Points in a run's second process (tasks/second_process.py), not in the run's own process,
+# which is where the fault-injection tests go through `POINTS`.
+SECOND_PROCESS_POINTS = (
+    "validate.second_block",  # the second process has written its first block of attendance
+)
 
 
 class FaultInjected(RuntimeError):

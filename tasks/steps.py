@@ -18,7 +18,7 @@ import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
-from kinerja import timings
+from kinerja import faults, timings
 from kinerja.config import InputLimits, SqlSource, load_settings
 from kinerja.period import Period
 from kinerja.policy import Policy
@@ -203,7 +203,8 @@ def validate_in_second_process(plan: SplitPlan, limits: InputLimits,
                                ctx: ValidationContext) -> SecondHalf:
     """The second process's part of a dataset's files (`validate_second_half`): run there by
     `validate_source`, its inputs by value, its rows written into the run's work folder."""
-    return validate_second_half(plan, limits, ctx)
+    return validate_second_half(plan, limits, ctx,
+                                after_block=lambda: faults.point("validate.second_block"))
 
 
 class _Running:

@@ -52,6 +52,7 @@ import pyarrow.parquet as pq
 
 from kinerja.config import InputLimits, SqlSource
 from kinerja.period import Period
+from kinerja.redact import one_line
 from schemas.parsing import map_unique
 from schemas.sources import DATASETS, ValidationContext
 from tasks.run_log import run_logger
@@ -462,11 +463,11 @@ def validate_first_half(plan: SplitPlan, limits: InputLimits, ctx: ValidationCon
     return validated, files, taken
 
 
-def validate_second_half(plan: SplitPlan, limits: InputLimits,
-                         ctx: ValidationContext) -> SecondHalf:
+def validate_second_half(plan: SplitPlan, limits: InputLimits, ctx: ValidationContext,
+                         after_block: Callable[[], None] = lambda: None) -> SecondHalf:
     """The second process's part: blocks from the last back, while not taken, each read and
     written apart (a block's rows come after those of the blocks before it, which this
-    process may take later)."""
+    process may take later). `after_block` is called after each block is written."""
     started, cpu = time.time(), time.process_time()
     accepted = PartitionedFrames(Path(plan.accepted))
     claims = _Claims(accepted.folder / _CLAIMS)
@@ -482,6 +483,7 @@ def validate_second_half(plan: SplitPlan, limits: InputLimits,
                                          ctx, accepted, plan.partitions, plan.chunk_rows,
                                          block=block))
             files = stream.files + files
+        after_block()
     quarantine = accepted.folder / _SECOND_QUARANTINE
     if parts:
         merged = _merged(plan.name, parts, plan.paths)
@@ -513,7 +515,14 @@ def _validate_in_two(name: str, folder: Path, limits: InputLimits, ctx: Validati
         _Claims(accepted.folder / _CLAIMS).take_all(len(plan.blocks))  # the other one stops
         raise
     first_seconds, first_cpu = time.time() - started, time.thread_time() - cpu
-    other = pending.result()
+    try:
+        other = pending.result()
+    except DatasetError:
+        raise  # the data: as one process would have failed
+    except Exception as error:  # noqa: BLE001 - the process, not the data: read its part here
+        run_logger(log).warning("%s: the second process failed (%s); its part is read in this "
+                                "process", name, one_line(error))
+        other = _second_half_here(plan, limits, ctx, taken)
     run_logger(log).info(
         "%s in two processes: blocks %s of %d here (%d files, %.1f s, %.1f CPU-s), %s in the "
         "second process (%d files, started %.1f s after, %.1f s, %.1f CPU-s)", name,
@@ -521,6 +530,20 @@ def _validate_in_two(name: str, folder: Path, limits: InputLimits, ctx: Validati
         _span(other.blocks) or "none", len(other.files), other.started - started,
         other.finished - other.started, other.cpu_seconds)
     return merge_halves(plan, first, first_files, other)
+
+
+def _second_half_here(plan: SplitPlan, limits: InputLimits, ctx: ValidationContext,
+                      taken: list[int]) -> SecondHalf:
+    """What a failed second process took (claimed, written in part or whole, or not handed
+    back), read again in this process: its claims and block files go first."""
+    accepted = PartitionedFrames(Path(plan.accepted))
+    claims = _Claims(accepted.folder / _CLAIMS)
+    for block in range(len(plan.blocks)):
+        if block not in taken:
+            claims.path(block).unlink(missing_ok=True)
+            for index in range(plan.partitions):
+                accepted.block_path(index, block).unlink(missing_ok=True)
+    return validate_second_half(plan, limits, ctx)
 
 
 def merge_halves(plan: SplitPlan, first: ValidatedDataset, first_files: list[SourceFile],

@@ -274,6 +274,31 @@ def test_an_unusable_file_in_the_second_process_fails_as_in_one(tmp_path, two_pr
     assert in_two.value.path == "attendance/zz.csv" and "line 3 has 4 fields" in str(in_two.value)
 
 
+def test_a_killed_second_process_leaves_its_part_to_this_one(generated, tmp_path, two_processes,
+                                                              monkeypatch):
+    # Killed (as the OOM killer would) once it has written its first block: that block and the
+    # rest are read again here, and the result is still one process's.
+    reference, _ = whole(generated)
+    rows = len(reference["attendance"].accepted) // 6
+    marker = tmp_path / "killed"
+    monkeypatch.setenv("KINERJA_FAULT_POINT", "validate.second_block:kill")
+    monkeypatch.setenv("KINERJA_FAULT_MARKER", str(marker))
+    two_summaries, two = partitioned(generated, tmp_path / "two", rows)
+    monkeypatch.delenv("KINERJA_FAULT_POINT")
+    assert marker.read_text().startswith("validate.second_block ")
+    assert int(marker.read_text().split()[1]) != os.getpid()  # the second process, not this one
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", str(10**9))
+    one_summaries, one = partitioned(generated, tmp_path / "one", rows)
+
+    assert_same_partitions(two.partitions("accepted", "attendance"),
+                           one.partitions("accepted", "attendance"))
+    pd.testing.assert_frame_equal(two.read("quarantine", "attendance"),
+                                  one.read("quarantine", "attendance"))
+    attendance = VALIDATION_ORDER.index("attendance")
+    assert ({k: v for k, v in two_summaries[attendance].items() if k != "timing"}
+            == {k: v for k, v in one_summaries[attendance].items() if k != "timing"})
+
+
 def test_blocks_cut_files_in_order_by_size():
     from tasks.sources.partition import split_blocks
 
