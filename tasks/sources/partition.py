@@ -508,8 +508,8 @@ def _validate_in_two(name: str, folder: Path, limits: InputLimits, ctx: Validati
     plan = plan_split(name, folder, limits, accepted, rows_per_partition, chunk_rows)
     pending = second(plan)
     try:
-        # The second process done: it met this one (all is taken) or failed (stop, and raise
-        # its error below).
+        # The second process done: it met this one (all is taken) or failed (stop; below, its
+        # error is raised or its part read here).
         first, first_files, taken = validate_first_half(plan, limits, ctx, pending.done)
     except BaseException:
         _Claims(accepted.folder / _CLAIMS).take_all(len(plan.blocks))  # the other one stops
