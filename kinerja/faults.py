@@ -43,8 +43,12 @@ POINTS = (
     # after the publishing transaction
     "publish.committed",     # committed, the publish task not yet returned
     "run.reported",          # quality check and reports written, work folder not yet removed
-    # the report step's second process (tasks/second_process.py), before its OPD workbooks
-    "report.opd_workbooks",
+)
+# Points in a run's second process (tasks/second_process.py), not in the run's own process,
+# which is where the fault-injection tests go through `POINTS`.
+SECOND_PROCESS_POINTS = (
+    "validate.second_block",  # the second process has written its first block of attendance
+    "report.opd_workbooks",   # the report's second process, before its OPD workbooks
 )
 
 

@@ -101,6 +101,11 @@ class _Shared:
 
     def runner(self) -> Any:
         with self._lock:
+            if self._runner is not None and _broken(self._runner):
+                # Killed under an earlier step (which did its part itself): a new one for the
+                # next, rather than failing every later step of the run.
+                self._stack.close()
+                self._stack, self._runner = ExitStack(), None
             if self._runner is None:
                 self._runner = self._stack.enter_context(_runner())
             # Prefect's runner keeps the context of its first submission for the next ones (a
@@ -114,6 +119,12 @@ class _Shared:
         with self._lock:
             self._stack.close()
             self._runner = None
+
+
+def _broken(runner: Any) -> bool:
+    """Whether the runner's process pool lost its process (Python's ProcessPoolExecutor then
+    refuses every submission; `_broken` is its own flag, reached through Prefect's runner)."""
+    return bool(getattr(getattr(runner, "_executor", None), "_broken", False))
 
 
 _SHARED: ContextVar[_Shared | None] = ContextVar("kinerja_second_process", default=None)

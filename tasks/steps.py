@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import shutil
+import threading
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict
@@ -32,8 +33,12 @@ from tasks.score import ScoringInputs, attendance_figures, score_period
 from tasks.sources.partition import (
     PARTITIONED_DATASETS,
     PartitionedFrames,
+    SecondHalf,
+    SecondProcess,
+    SplitPlan,
     partition_of,
     validate_partitioned,
+    validate_second_half,
 )
 from tasks.sources.sql_source import extract_raw
 from tasks.sources.validate import (
@@ -42,7 +47,7 @@ from tasks.sources.validate import (
     validate_dataset,
     with_references,
 )
-from tasks.transient import resilient
+from tasks.transient import resilient, task_timeout
 from tasks.warehouse import database as warehouse
 from tasks.warehouse import publish as publisher
 from tasks.warehouse import run_ledger
@@ -161,9 +166,12 @@ def validate_source(dataset: str, folder: str, period_id: str, work_root: str,
         partition_rows = partition_rows or settings.attendance_partition_rows
     ctx = _context(work, period, limits)
     if partitioned:
-        validated, source_files = validate_partitioned(
-            dataset, Path(folder), source, agency_code, period, limits, ctx, work.root,
-            partition_rows)
+        # The employees are validated before attendance: their number sizes the agency. A SQL
+        # source is read whole, in this process.
+        with parallel.second_process(len(ctx.accepted_nips) if source is None else 0) as runner:
+            validated, source_files = validate_partitioned(
+                dataset, Path(folder), source, agency_code, period, limits, ctx, work.root,
+                partition_rows, None if runner is None else _second_half(runner, limits, ctx))
     else:
         raw = extract_raw(dataset, folder, source, agency_code, period, limits)
         validated = validate_dataset(raw, ctx)
@@ -192,6 +200,42 @@ def validate_source(dataset: str, folder: str, period_id: str, work_root: str,
         "rows_quarantined": validated.rows_quarantined,
         "files": files,
     }
+
+
+# No retries: its blocks are claimed once (tasks/sources/partition.py), a retry would find
+# them taken; the whole dataset is retried with `validate_source` instead.
+@task(name="validate-second-half", task_run_name="validate-{plan.name}-second-half",
+      cache_policy=NONE, timeout_seconds=task_timeout("validate"))
+def validate_in_second_process(plan: SplitPlan, limits: InputLimits,
+                               ctx: ValidationContext) -> SecondHalf:
+    """The second process's part of a dataset's files (`validate_second_half`): run there by
+    `validate_source`, its inputs by value, its rows written into the run's work folder."""
+    return validate_second_half(plan, limits, ctx,
+                                after_block=lambda: faults.point("validate.second_block"))
+
+
+class _Running:
+    """`validate_in_second_process` submitted: `Pending` for tasks/sources/partition.py."""
+
+    def __init__(self, future: Any) -> None:
+        self._future, self._done = future, threading.Event()
+        future.add_done_callback(lambda _: self._done.set())
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def result(self) -> SecondHalf:
+        return self._future.result()
+
+
+def _second_half(runner: Any, limits: InputLimits, ctx: ValidationContext) -> SecondProcess:
+    """Starts `validate_in_second_process` of a plan on `second_process`'s runner."""
+
+    def submit(plan: SplitPlan) -> _Running:
+        return _Running(runner.submit(validate_in_second_process,
+                                      {"plan": plan, "limits": limits, "ctx": ctx}))
+
+    return submit
 
 
 @task(name="record-validation", cache_policy=NONE, **resilient("record-validation"))

@@ -30,7 +30,7 @@ import re
 import stat
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -81,6 +81,11 @@ class DatasetError(Exception):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.reason = message
+
+    def __reduce__(self) -> tuple[type[DatasetError], tuple[str, str]]:
+        # Pickled as its two arguments: an error met in the second process
+        # (tasks/second_process.py) reaches the run as itself.
+        return DatasetError, (self.path, self.reason)
 
 
 @dataclass(frozen=True)
@@ -236,20 +241,30 @@ def _dataset_files(stack: ExitStack, period_fd: int,
     return [(dataset.pattern, dataset.pattern, period_fd)]
 
 
+def _line_feeds(first: bytes, size: int) -> int:
+    """The line feeds of a file of `size` bytes that starts with `first` (its first MiB):
+    counted when that is the whole file, else scaled from them. About the records, to size
+    partitions before reading: counting every byte cost 0.6 s per 750 MB, serial."""
+    count = first.count(b"\n")
+    if len(first) >= size or not first:
+        return count
+    return round(count * size / len(first))
+
+
 def _fingerprint(handle: BinaryIO, rel: str, max_bytes: int) -> tuple[str, int, bool, int]:
     """SHA-256, size, whether a quote character occurs (only then can a value span lines) and
-    the number of line feeds (about the records, to size partitions before reading), in one
-    pass; a file that grew past the limit since it was opened is refused."""
+    the line feeds (`_line_feeds`), in one pass; a file that grew past the limit since it was
+    opened is refused."""
     digest = hashlib.sha256()
-    size, quoted, line_feeds = 0, False, 0
+    size, quoted, first = 0, False, b""
     handle.seek(0)
     for block in iter(lambda: handle.read(MIB), b""):
+        first = first or block
         size += len(block)
         _require_size(size, rel, max_bytes)
         digest.update(block)
         quoted = quoted or b'"' in block
-        line_feeds += block.count(b"\n")
-    return digest.hexdigest(), size, quoted, line_feeds
+    return digest.hexdigest(), size, quoted, _line_feeds(first, size)
 
 
 # --- CSV ---------------------------------------------------------------------------------------
@@ -625,15 +640,7 @@ class RawStream:
     def columns(self) -> list[str]:
         """The columns of `extract_dataset`'s frame, in its order, known before reading (CSV
         files only): each file's, in order of first appearance."""
-        names: list[str] = []
-        for f in self._opened:
-            if f.header is None:
-                raise ValueError(f"{f.rel}: a workbook's columns are known only once read")
-            header = _normalise_header(f.header, f.rel)
-            missing = [c for c in DATASETS[self.name].column_names if c not in header]
-            names += [c for c in (*header, LINE_COLUMN, *missing, FILE_COLUMN)
-                      if c not in names]
-        return names
+        return _frame_columns(self.name, [(f.rel, f.header) for f in self._opened])
 
     def batches(self) -> Iterator[pd.DataFrame]:
         """Every file's rows in file order, as text frames of at most `batch_rows` rows: the
@@ -657,17 +664,76 @@ class RawStream:
             self.files.append(SourceFile(self.name, f.rel, f.sha256, f.size, rows))
 
 
+def _frame_columns(name: str, headers: list[tuple[str, list[str] | None]]) -> list[str]:
+    """`RawStream.columns` of files with these (path, header) in file order."""
+    names: list[str] = []
+    for rel, raw_header in headers:
+        if raw_header is None:
+            raise ValueError(f"{rel}: a workbook's columns are known only once read")
+        header = _normalise_header(raw_header, rel)
+        missing = [c for c in DATASETS[name].column_names if c not in header]
+        names += [c for c in (*header, LINE_COLUMN, *missing, FILE_COLUMN) if c not in names]
+    return names
+
+
+def _listed(stack: ExitStack, period_fd: int, name: str,
+            only: Collection[str] | None) -> list[tuple[str, str, int]]:
+    """`_dataset_files`, or only those of `only` (relative paths), which must all be there."""
+    listed = _dataset_files(stack, period_fd, DATASETS[name])
+    if only is None:
+        return listed
+    present = {rel for rel, _, _ in listed}
+    for rel in only:
+        if rel not in present:
+            raise DatasetError(rel, "the file was removed while the run read the dataset")
+    return [entry for entry in listed if entry[0] in only]
+
+
+@dataclass(frozen=True)
+class DatasetSurvey:
+    """One dataset's CSV files as a first look sees them, before any is hashed or parsed: what
+    splitting its reading between processes needs to know (tasks/sources/partition.py)."""
+
+    paths: list[str]  # in file order
+    sizes: list[int]
+    columns: list[str]  # `RawStream.columns` of all of them
+    records_estimate: int  # `RawStream.records_estimate` of all of them
+
+
+def survey_dataset(folder: Path, name: str, limits: InputLimits | None = None) -> DatasetSurvey:
+    """Every file of a CSV dataset opened as `open_dataset` opens them (no link followed, the
+    size limit checked), its header and first MiB read (`_line_feeds`), not hashed."""
+    limits = limits or InputLimits()
+    paths: list[str] = []
+    sizes: list[int] = []
+    headers: list[tuple[str, list[str] | None]] = []
+    estimate = 0
+    with ExitStack() as stack:
+        period_fd = _open_folder(stack, folder, str(folder))
+        for rel, file_name, dir_fd in _listed(stack, period_fd, name, None):
+            with _open_file(file_name, dir_fd, rel, limits.max_file_bytes) as handle:
+                size = os.fstat(handle.fileno()).st_size  # checked against the limit on opening
+                line_feeds = _line_feeds(handle.read(MIB), size)
+                header = None if rel.endswith(".xlsx") else _read_header(handle, rel)
+            paths.append(rel)
+            sizes.append(size)
+            headers.append((rel, header))
+            estimate += max(line_feeds - 1, 0)
+    return DatasetSurvey(paths, sizes, _frame_columns(name, headers), estimate)
+
+
 @contextmanager
 def open_dataset(folder: Path, name: str, limits: InputLimits | None = None,
-                 batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[RawStream]:
-    """Open and fingerprint every file of one dataset of a landing-zone period folder, and read
-    each CSV file's header line; rows are read by the stream's `batches`."""
+                 batch_rows: int = DEFAULT_BATCH_ROWS,
+                 only: Collection[str] | None = None) -> Iterator[RawStream]:
+    """Open and fingerprint every file of one dataset of a landing-zone period folder (or only
+    those of `only`, relative paths as `RawStream.paths` names them), and read each CSV file's
+    header line; rows are read by the stream's `batches`."""
     limits = limits or InputLimits()
-    dataset = DATASETS[name]
     with ExitStack() as stack:
         period_fd = _open_folder(stack, folder, str(folder))
         opened: list[_OpenedFile] = []
-        for rel, file_name, dir_fd in _dataset_files(stack, period_fd, dataset):
+        for rel, file_name, dir_fd in _listed(stack, period_fd, name, only):
             handle = stack.enter_context(_open_file(file_name, dir_fd, rel,
                                                     limits.max_file_bytes))
             sha256, size, quoted, line_feeds = _fingerprint(handle, rel, limits.max_file_bytes)

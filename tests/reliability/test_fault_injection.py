@@ -40,8 +40,6 @@ AFTER_COMMIT = ("publish.committed", "run.reported")
 IN_TRANSACTION = tuple(p for p in faults.POINTS
                        if p.startswith("publish.") and p not in AFTER_COMMIT)
 OUTSIDE = tuple(p for p in faults.POINTS if p.startswith("run."))
-# In the report's second process, not the run's: tests/integration/test_second_process.py.
-CHILD = ("report.opd_workbooks",)
 # (point, what runs): the chain of killed runs per warehouse.
 CHAINS = {
     "sqlite": (("publish.committed", "publish"), *((p, "publish") for p in IN_TRANSACTION),
@@ -52,9 +50,9 @@ CHAINS = {
 
 
 def test_the_chains_cover_every_failpoint() -> None:
-    assert {p for p, _ in CHAINS["sqlite"]} | set(CHILD) == set(faults.POINTS)
+    assert {p for p, _ in CHAINS["sqlite"]} == set(faults.POINTS)
     assert {p for p, _ in CHAINS["postgresql"]} == {"publish.committed", *IN_TRANSACTION}
-    assert len(faults.POINTS) == 12
+    assert len(faults.POINTS) == 11
 
 
 def test_a_failpoint_acts_only_where_it_is_named(monkeypatch: pytest.MonkeyPatch,

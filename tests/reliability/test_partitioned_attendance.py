@@ -5,10 +5,15 @@ order), the row accounting per file and every fact table.
 The reference is the unpartitioned path: `extract_dataset` + `validate_dataset` over the whole
 dataset and `score_period` over the whole frames. The partitioned path is the run's own steps
 (`validate_source`, `score`) with a partition size small enough to force several partitions.
+
+Read by two processes (a large agency, tasks/second_process.py), the partitions are those of one
+process row for row, and so is everything else: wherever the two meet (in one process, every
+meeting point) and with a real second process (Prefect's process pool).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -28,11 +33,20 @@ from schemas.outputs import FACT_TABLES
 from schemas.sources import VALIDATION_ORDER, ValidationContext
 from tasks import steps
 from tasks.score import ScoringInputs, attendance_figures, score_period
-from tasks.sources.extract import extract_dataset, period_dir
-from tasks.sources.partition import partition_of
+from tasks.sources.extract import DatasetError, extract_dataset, period_dir
+from tasks.sources.partition import (
+    PartitionedFrames,
+    merge_halves,
+    partition_of,
+    plan_split,
+    validate_first_half,
+    validate_partitioned,
+    validate_second_half,
+)
 from tasks.sources.validate import context_after, validate_dataset
 from tests.landing import FILES, NIP_A, NIP_B, NIP_C, write_period
 from tests.reliability.test_properties_scoring import BASE, scoring_inputs
+from tests.two_processes import second_process_takes_blocks
 from tests.unit.test_score_support import POLICY
 
 AGENCY = "3374"
@@ -161,6 +175,166 @@ def test_odd_files_partitioned_equal_whole(tmp_path, rows):
 def test_a_clean_landing_in_one_row_partitions(tmp_path):
     folder = write_period(tmp_path / "landing")
     assert assert_equal_results(folder, tmp_path / "work", 1) == 3
+
+
+# --- two processes -------------------------------------------------------------------------
+
+
+def assert_same_partitions(two: PartitionedFrames, one: PartitionedFrames) -> None:
+    """Row for row, partition by partition: the same rows in the same (file and line) order."""
+    assert two.count == one.count
+    for index in range(one.count):
+        pd.testing.assert_frame_equal(two.read(index), one.read(index), check_exact=True)
+
+
+def attendance_context(folder: Path) -> ValidationContext:
+    """The context attendance is validated in: units and employees accepted."""
+    ctx = ValidationContext(PERIOD).with_limits(InputLimits())
+    for name in ("units", "employees"):
+        ctx = context_after(ctx, validate_dataset(extract_dataset(folder, name), ctx))
+    return ctx
+
+
+def test_two_halves_equal_one_process_wherever_they_meet(generated, tmp_path):
+    # In this process, both halves one after the other: the first takes `meet` blocks, the
+    # second the rest from the last back, merged as the run merges them.
+    ctx, limits = attendance_context(generated), InputLimits()
+    rows = 2_000
+    expected, expected_files = validate_partitioned(
+        "attendance", generated, None, AGENCY, PERIOD, limits, ctx, tmp_path / "one", rows)
+    one = PartitionedFrames(tmp_path / "one" / "accepted" / "attendance")
+    assert one.count >= 4 and expected.rows_quarantined > 20
+    blocks = None
+    for meet in itertools.count():
+        accepted = PartitionedFrames(tmp_path / f"two-{meet}" / "accepted" / "attendance")
+        plan = plan_split("attendance", generated, limits, accepted, rows, 10**6)
+        blocks = len(plan.blocks)
+        calls = itertools.count()
+        first, first_files, taken = validate_first_half(plan, limits, ctx,
+                                                        lambda: next(calls) >= meet)  # noqa: B023
+        other = validate_second_half(plan, limits, ctx)
+        assert taken == list(range(meet)) and other.blocks == list(range(meet, blocks))
+        validated, files = merge_halves(plan, first, first_files, other)
+
+        assert_same_partitions(accepted, one)
+        assert accepted.blocks == other.blocks
+        pd.testing.assert_frame_equal(validated.quarantine, expected.quarantine)
+        pd.testing.assert_frame_equal(validated.file_counts, expected.file_counts)
+        assert files == expected_files  # hashes, sizes, rows read, in file order
+        # The claims and the second process's quarantine are gone: partitions only.
+        assert {p.name for p in accepted.folder.iterdir()
+                if not p.name.startswith("part-")} == {"partitions.json"}
+        if meet == blocks:
+            break
+    assert blocks is not None and blocks >= 8  # 13 files of about equal size
+
+
+@pytest.fixture
+def two_processes(prefect_harness, monkeypatch):
+    return second_process_takes_blocks(monkeypatch)
+
+
+def test_a_second_process_gives_what_one_gives(generated, tmp_path, two_processes, monkeypatch):
+    reference, _ = whole(generated)
+    rows = len(reference["attendance"].accepted) // 6
+    two_summaries, two = partitioned(generated, tmp_path / "two", rows)
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", str(10**9))
+    one_summaries, one = partitioned(generated, tmp_path / "one", rows)
+
+    split = two.partitions("accepted", "attendance")
+    assert len(two_processes) == 1
+    assert split.blocks and 0 not in split.blocks  # both processes read a part
+    assert one.partitions("accepted", "attendance").blocks == []
+    assert_same_partitions(split, one.partitions("accepted", "attendance"))
+    for name, two_summary, one_summary in zip(VALIDATION_ORDER, two_summaries, one_summaries,
+                                               strict=True):
+        pd.testing.assert_frame_equal(two.read("quarantine", name), one.read("quarantine", name))
+        assert ({k: v for k, v in two_summary.items() if k != "timing"}
+                == {k: v for k, v in one_summary.items() if k != "timing"})
+    for table in FACT_TABLES:
+        pd.testing.assert_frame_equal(two.read("facts", table), one.read("facts", table),
+                                      check_exact=True)
+    # And the whole dataset's reference, as for one process.
+    assert_equal_results(generated, tmp_path / "again", rows)
+
+
+def test_an_unusable_file_in_the_second_process_fails_as_in_one(tmp_path, two_processes,
+                                                                monkeypatch):
+    # The last file, the second process's first block: its error reaches the run unchanged.
+    broken = f"nip,date,status\n{NIP_A},2025-01-06,H\n{NIP_B},2025-01-06,H,extra\n"
+    folder = write_period(tmp_path / "landing", {**ODD_FILES, "attendance/mesin_01.csv": None,
+                                                  "attendance/surat.csv": None,
+                                                  "attendance/zz.csv": broken})
+    with pytest.raises(DatasetError) as in_two:
+        partitioned(folder, tmp_path / "two", 4)
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", str(10**9))
+    with pytest.raises(DatasetError) as in_one:
+        partitioned(folder, tmp_path / "one", 4)
+    assert str(in_two.value) == str(in_one.value)
+    assert in_two.value.path == "attendance/zz.csv" and "line 3 has 4 fields" in str(in_two.value)
+
+
+def test_a_killed_second_process_leaves_its_part_to_this_one(generated, tmp_path, two_processes,
+                                                              monkeypatch):
+    # Killed (as the OOM killer would) once it has written its first block: that block and the
+    # rest are read again here, and the result is still one process's.
+    reference, _ = whole(generated)
+    rows = len(reference["attendance"].accepted) // 6
+    marker = tmp_path / "killed"
+    monkeypatch.setenv("KINERJA_FAULT_POINT", "validate.second_block:kill")
+    monkeypatch.setenv("KINERJA_FAULT_MARKER", str(marker))
+    two_summaries, two = partitioned(generated, tmp_path / "two", rows)
+    monkeypatch.delenv("KINERJA_FAULT_POINT")
+    assert marker.read_text().startswith("validate.second_block ")
+    assert int(marker.read_text().split()[1]) != os.getpid()  # the second process, not this one
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", str(10**9))
+    one_summaries, one = partitioned(generated, tmp_path / "one", rows)
+
+    assert_same_partitions(two.partitions("accepted", "attendance"),
+                           one.partitions("accepted", "attendance"))
+    pd.testing.assert_frame_equal(two.read("quarantine", "attendance"),
+                                  one.read("quarantine", "attendance"))
+    attendance = VALIDATION_ORDER.index("attendance")
+    assert ({k: v for k, v in two_summaries[attendance].items() if k != "timing"}
+            == {k: v for k, v in one_summaries[attendance].items() if k != "timing"})
+
+
+def test_blocks_cut_files_in_order_by_size():
+    from tasks.sources.partition import split_blocks
+
+    assert split_blocks([10] * 8, 4) == [(0, 2), (2, 4), (4, 6), (6, 8)]
+    assert split_blocks([1, 1, 1, 97], 4) == [(0, 3), (3, 4)]  # one file is one block at most
+    assert split_blocks([5, 5], 16) == [(0, 1), (1, 2)]
+    assert split_blocks([0, 0, 0], 2) == [(0, 1), (1, 3)]
+    assert split_blocks([], 4) == []
+
+
+def test_partitions_sized_from_each_file_s_first_mib(tmp_path):
+    # A file over 1 MiB: its records are estimated from its first MiB, the same way when it is
+    # surveyed for two processes and when it is fingerprinted for one.
+    from tasks.sources.extract import open_dataset, survey_dataset
+
+    rows = 60_000
+    body = "".join(f"{NIP_A},2025-01-{1 + i % 28:02d},H,07:{i % 60:02d},16:00\n"
+                   for i in range(rows))
+    folder = write_period(tmp_path / "landing", {
+        "attendance/mesin_01.csv": "nip,date,status,check_in,check_out\n" + body,
+        "attendance/surat.csv": "nip,date,status\n" + f"{NIP_B},2025-01-03,S\n" * 3})
+    assert (folder / "attendance" / "mesin_01.csv").stat().st_size > 2 * 1024 * 1024
+    survey = survey_dataset(folder, "attendance")
+    with open_dataset(folder, "attendance") as stream:
+        assert stream.records_estimate == survey.records_estimate
+    assert abs(survey.records_estimate - (rows + 3)) <= rows / 100
+    assert survey.paths == ["attendance/mesin_01.csv", "attendance/surat.csv"]
+
+
+def test_dataset_error_survives_pickling():
+    import pickle
+
+    error = DatasetError("attendance/a.csv", "not valid CSV")
+    again = pickle.loads(pickle.dumps(error))
+    assert (type(again), str(again), again.path, again.reason) == (
+        DatasetError, str(error), error.path, error.reason)
 
 
 def test_every_employee_row_in_the_employee_partition():
