@@ -147,6 +147,9 @@ def semester_appraisal(
         name = steps.publish(url, run_id, agency_code, name, period.id, work_root, counts,
                              lock.token())
         clock.lap("publish")
+        # What validation and scoring freed is handed back before the check: a large agency's
+        # check runs in the second process, whose peak then adds to this one's.
+        release_memory()
         # Published and committed: a failure from here on is recorded on the run, which stays
         # published (fail_run); a failed expectation is a finding for the report, not a failure.
         outputs = steps.check_quality(url, agency_code, period.id, reports_dir, loaded_policy,

@@ -209,9 +209,13 @@ def validate_source(dataset: str, folder: str, period_id: str, work_root: str,
 def validate_in_second_process(plan: SplitPlan, limits: InputLimits,
                                ctx: ValidationContext) -> SecondHalf:
     """The second process's part of a dataset's files (`validate_second_half`): run there by
-    `validate_source`, its inputs by value, its rows written into the run's work folder."""
-    return validate_second_half(plan, limits, ctx,
-                                after_block=lambda: faults.point("validate.second_block"))
+    `validate_source`, its inputs by value, its rows written into the run's work folder. The
+    process then hands back what it freed: it goes on to the check (tasks/second_process.py)."""
+    try:
+        return validate_second_half(plan, limits, ctx,
+                                    after_block=lambda: faults.point("validate.second_block"))
+    finally:
+        release_memory()
 
 
 class _Running:
