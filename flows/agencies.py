@@ -216,11 +216,15 @@ def largest_first(codes: list[str], job: dict[str, Any]) -> list[str]:
     return sorted(codes, key=lambda code: -sizes[code])
 
 
-# glibc reads these when a process starts: Dask's nanny sets them before it spawns a worker
-# (`distributed.nanny.pre-spawn-environ`). One malloc arena per worker: each thread that
+# glibc and Arrow read these when a process starts: Dask's nanny sets them before it spawns a
+# worker (`distributed.nanny.pre-spawn-environ`). One malloc arena per worker: each thread that
 # validates a dataset otherwise gets an arena of its own, and memory left in them stays with the
-# worker for its next agency (bench/README.md, "Session 4").
-WORKER_ENVIRON = {"MALLOC_ARENA_MAX": "1"}
+# worker for its next agency (bench/README.md, "Session 4"). Arrow's C++ default pool on the C
+# library's malloc too: `pa.set_memory_pool` (flows/dask_worker.py) only moves what pyarrow's
+# Python layer allocates, and the CSV and Parquet readers kept allocating in Arrow's bundled
+# mimalloc, which kept 50-65 MiB of an agency's freed memory for the worker's life
+# (bench/README.md, "Session 5").
+WORKER_ENVIRON = {"MALLOC_ARENA_MAX": "1", "ARROW_DEFAULT_MEMORY_POOL": "system"}
 
 # Dask settings a nanny hands to the worker process it starts. Dask's statistical profiler (the
 # dashboard's "Profile" page) samples the thread running a task every 10 ms and folds each

@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 
 # What a run imports only once it reaches the step that needs it (seen in `sys.modules` after
-# one agency, bench/README.md "Session 4"): imported here, the first agency runs like the others.
+# one agency, bench/README.md "Sessions 4 and 5"): imported here, the first agency runs like the
+# others, and, frozen with the rest (`imported_for_good`), they are no longer 232 modules' worth
+# of objects (fastapi's pydantic models, hypothesis) the first agency leaves on the worker's heap.
 LAZY_IMPORTS = (
     "great_expectations",  # the check step; the largest import of a run
     "great_expectations.core",
@@ -44,8 +46,20 @@ LAZY_IMPORTS = (
     "openpyxl",
     "jinja2.ext",
     "prefect.task_engine",
+    "prefect.flow_engine",  # the agency's subflow
+    "prefect.utilities.visualization",  # Flow.__call__; imports graphviz
+    "fastapi.encoders",  # Flow.serialize_parameters; imports fastapi, starlette
     "prefect.artifacts",
     "prefect.concurrency.v1.context",
+    "prefect_dask",  # the task's wrapper on the worker
+    "pandera.strategies.pandas_strategies",  # imports hypothesis
+    "pandera.accessors.pandas_accessor",
+    "pandera.backends.pandas.builtin_checks",
+    "pandera.backends.pandas.builtin_hypotheses",
+    "pandas.core.methods.to_dict",
+    "pandas.core.reshape.reshape",
+    "pandas.core.arrays.arrow.extension_types",
+    "great_expectations.render.renderer.site_builder",  # the check's Data Docs
     "flows.agencies",  # the semester flow, the backfill and every step
     "tasks.reporting.check",
     "tasks.reporting.expectations",
