@@ -217,11 +217,23 @@ def largest_first(codes: list[str], job: dict[str, Any]) -> list[str]:
     return sorted(codes, key=lambda code: -sizes[code])
 
 
-# glibc reads these when a process starts: Dask's nanny sets them before it spawns a worker
-# (`distributed.nanny.pre-spawn-environ`). One malloc arena per worker: each thread that
+# glibc and Arrow read these when a process starts: Dask's nanny sets them before it spawns a
+# worker (`distributed.nanny.pre-spawn-environ`). One malloc arena per worker: each thread that
 # validates a dataset otherwise gets an arena of its own, and memory left in them stays with the
-# worker for its next agency (bench/README.md, "Session 4").
-WORKER_ENVIRON = {"MALLOC_ARENA_MAX": "1"}
+# worker for its next agency (bench/README.md, "Session 4"). Arrow's C++ default pool on the C
+# library's malloc too: `pa.set_memory_pool` (flows/dask_worker.py) only moves what pyarrow's
+# Python layer allocates, and the CSV and Parquet readers kept allocating in Arrow's bundled
+# mimalloc, which kept 50-65 MiB of an agency's freed memory for the worker's life
+# (bench/README.md, "Session 5").
+WORKER_ENVIRON = {"MALLOC_ARENA_MAX": "1", "ARROW_DEFAULT_MEMORY_POOL": "system"}
+
+# Dask settings a nanny hands to the worker process it starts. Dask's statistical profiler (the
+# dashboard's "Profile" page) samples the thread running a task every 10 ms and folds each
+# sample's whole stack (an agency's run is 60-100 frames deep: Prefect's engines, the flow,
+# pandas) on the worker's event loop, holding the GIL the agency needs: about 4 s per worker
+# over 4 agencies of 5,000 employees (py-spy, bench/README.md "Session 5"). Where an agency's
+# time goes is in Prefect (each task run) and in its run's timings (`pipeline_run.timings`).
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
 def dask_task_runner(dask_address: str | None, agencies: int) -> Any:
@@ -238,12 +250,13 @@ def dask_task_runner(dask_address: str | None, agencies: int) -> Any:
 
 @contextmanager
 def worker_environ() -> Iterator[None]:
-    """`WORKER_ENVIRON` for the workers of a LocalCluster started here (a running cluster's
-    workers get it where they are started: README "Many agencies on Dask")."""
+    """`WORKER_ENVIRON` and `WORKER_CONFIG` for the workers of a LocalCluster started here (a
+    running cluster's workers get them where they are started: README "Many agencies on
+    Dask")."""
     import dask
 
-    with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": v
-                          for k, v in WORKER_ENVIRON.items()}):
+    with dask.config.set({**{f"distributed.nanny.pre-spawn-environ.{k}": v
+                             for k, v in WORKER_ENVIRON.items()}, **WORKER_CONFIG}):
         yield
 
 

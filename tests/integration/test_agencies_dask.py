@@ -285,3 +285,40 @@ def test_sqlite_publishers_in_two_processes_queue(tmp_path):
     engine.dispose()
     assert waited > 1.0, waited  # it queued behind the holder's transaction
     assert rows == ["3301", "3302"]
+
+
+def _worker_state() -> dict:
+    """Run on a worker: what its process was started with."""
+    import gc
+
+    import dask
+    import pyarrow as pa
+
+    gc.collect()
+    return {"environ": {k: os.environ.get(k) for k in ("MALLOC_ARENA_MAX",
+                                                       "ARROW_DEFAULT_MEMORY_POOL")},
+            "arrow_pool": pa.default_memory_pool().backend_name,
+            "profiler": dask.config.get("distributed.worker.profile.enabled"),
+            "frozen": gc.get_freeze_count(), "collected_objects": len(gc.get_objects()),
+            "preloaded": "tasks.reporting.report" in sys.modules}
+
+
+def test_a_local_cluster_worker_gets_kinerjas_environment_and_settings():
+    """The workers of the LocalCluster `kinerja run --executor dask` starts: one malloc arena,
+    Arrow on the C library's malloc, no Dask profiler, and the preloaded pipeline out of the
+    garbage collector's reach (a full collection walks only what the runs created)."""
+    _require_dask()
+    from distributed import Client, LocalCluster
+
+    from flows.agencies import agency_scheduling, local_cluster_kwargs, worker_environ
+
+    with worker_environ(), agency_scheduling(), \
+            LocalCluster(**local_cluster_kwargs(1)) as cluster, Client(cluster) as client:
+        (state,) = client.run(_worker_state).values()
+    assert state["environ"] == {"MALLOC_ARENA_MAX": "1", "ARROW_DEFAULT_MEMORY_POOL": "system"}
+    assert state["arrow_pool"] == "system"
+    assert state["profiler"] is False
+    assert state["preloaded"]
+    # The preload leaves about 450,000 objects; frozen, a collection sees a few thousand.
+    assert state["frozen"] > 300_000
+    assert state["collected_objects"] < 50_000

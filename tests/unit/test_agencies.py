@@ -83,10 +83,11 @@ def test_the_local_cluster_is_sized_to_the_machine_and_the_agencies():
 
 
 def test_the_workers_preload_the_pipeline_and_get_one_malloc_arena():
-    from flows.agencies import WORKER_ENVIRON, WORKER_PRELOAD, local_cluster_kwargs
+    from flows.agencies import WORKER_CONFIG, WORKER_ENVIRON, WORKER_PRELOAD, local_cluster_kwargs
 
     assert local_cluster_kwargs(2)["preload"] == [WORKER_PRELOAD] == ["flows.dask_worker"]
-    assert WORKER_ENVIRON == {"MALLOC_ARENA_MAX": "1"}
+    assert WORKER_ENVIRON == {"MALLOC_ARENA_MAX": "1", "ARROW_DEFAULT_MEMORY_POOL": "system"}
+    assert WORKER_CONFIG == {"distributed.worker.profile.enabled": False}
 
 
 def test_the_preload_imports_every_module_it_names(caplog):
