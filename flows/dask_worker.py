@@ -16,13 +16,12 @@ those are all it does: no connection, no configuration read, nothing of an agenc
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
+
+from kinerja.memory import imported_for_good
 
 log = logging.getLogger(__name__)
 
@@ -93,27 +92,6 @@ def arrow_on_system_malloc() -> None:
     import pyarrow as pa
 
     pa.set_memory_pool(pa.system_memory_pool())
-
-
-@contextmanager
-def imported_for_good() -> Iterator[None]:
-    """Imports during which Python's cyclic garbage collector is off, their objects then moved
-    out of its reach (`gc.freeze`).
-
-    The preload leaves about 450,000 objects that live as long as the worker (modules, classes,
-    functions, pydantic and Great Expectations' schemas). Every full collection walks all of
-    them, and a worker makes two per agency (`release_memory`): 0.3-0.4 s each on a quiet
-    machine, over a second under load, with every thread of the worker stopped meanwhile, and
-    the preload itself went through eight more (bench/README.md, "Session 5"). Frozen, they are
-    skipped; the objects of the runs are collected as before. What the imports left as garbage
-    is collected once before freezing, so nothing unreachable is kept."""
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.collect()
-        gc.freeze()
-        gc.enable()
 
 
 def dask_setup(worker: Any) -> None:

@@ -17,6 +17,7 @@ from rich.table import Table
 from kinerja import identifiers, interrupts, preflight
 from kinerja.agencies import several
 from kinerja.config import ConfigError, load_settings
+from kinerja.memory import imported_for_good
 from kinerja.redact import mask_secrets
 
 if TYPE_CHECKING:
@@ -327,7 +328,8 @@ def run(
         interrupts.start_server_early()  # its start overlaps the imports below
         _quiet_tracebacks()
         _set_task_retries(retries)
-        from flows.semester import semester_appraisal
+        with imported_for_good():  # out of the garbage collector's walks (kinerja/memory.py)
+            from flows.semester import semester_appraisal
 
         with _warehouse_via_environment(warehouse), interrupts.guard():
             summary = semester_appraisal(

@@ -25,6 +25,7 @@ Not used (`second_process` yields None, and the step does both halves itself) wh
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import sys
@@ -35,6 +36,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from kinerja.config import load_settings
+from kinerja.memory import imported_for_good
 from kinerja.redact import install_log_masking
 
 
@@ -60,8 +62,12 @@ def _on_dask_worker() -> bool:
 
 
 def _prepare_child() -> None:
-    """Run once in the second process as it starts: its log lines are masked as the run's are."""
+    """Run once in the second process as it starts: its log lines are masked as the run's are,
+    and the pipeline it runs is imported out of the garbage collector's walks (as in the run's
+    own process: kinerja/memory.py `imported_for_good`)."""
     install_log_masking()
+    with imported_for_good():
+        importlib.import_module("tasks.steps")
 
 
 @contextmanager

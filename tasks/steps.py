@@ -23,7 +23,7 @@ from prefect.cache_policies import NONE
 
 from kinerja import faults, timings
 from kinerja.config import InputLimits, SqlSource, load_settings
-from kinerja.memory import release_memory
+from kinerja.memory import imported_for_good, release_memory
 from kinerja.period import Period
 from kinerja.policy import Policy
 from schemas.outputs import FACT_TABLES
@@ -448,9 +448,10 @@ def quality_check_elsewhere(warehouse_url: str, agency_code: str, period_id: str
 def prepare_quality_check() -> None:
     """Great Expectations imported in the run's second process (4 CPU-seconds), ahead of the
     check that runs there."""
-    import great_expectations.validator.v1_validator  # noqa: F401
+    with imported_for_good():
+        import great_expectations.validator.v1_validator  # noqa: F401
 
-    import tasks.reporting.check  # noqa: F401
+        import tasks.reporting.check  # noqa: F401
 
 
 def publication_reports(warehouse_url: str, agency_code: str, period_id: str, reports_dir: str,
