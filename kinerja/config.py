@@ -261,9 +261,9 @@ def load_settings(directory: Path | None = None) -> Settings:
         limits=_input_limits(path, file.get("limits")),
         work_retention_days=_work_retention(file),
         attendance_partition_rows=_partition_rows(path, file),
-        parallel_from_employees=int(_non_negative(
-            file, "KINERJA_PARALLEL_FROM_EMPLOYEES", "parallel_from_employees",
-            DEFAULT_PARALLEL_FROM_EMPLOYEES)),
+        parallel_from_employees=_whole_number(
+            path, file, "KINERJA_PARALLEL_FROM_EMPLOYEES", "parallel_from_employees",
+            DEFAULT_PARALLEL_FROM_EMPLOYEES, minimum=0),
         executor=_executor(path, pick("KINERJA_EXECUTOR", "executor", "local")),
         dask_address=str(pick("KINERJA_DASK_ADDRESS", "dask_address", "")) or None,
     )
@@ -288,18 +288,23 @@ def _work_retention(file: Mapping[str, Any]) -> float:
 
 
 def _partition_rows(path: Path | None, file: Mapping[str, Any]) -> int:
-    env = "KINERJA_ATTENDANCE_PARTITION_ROWS"
-    value = os.environ.get(env) or file.get("attendance_partition_rows")
+    return _whole_number(path, file, "KINERJA_ATTENDANCE_PARTITION_ROWS",
+                         "attendance_partition_rows", DEFAULT_ATTENDANCE_PARTITION_ROWS, minimum=1)
+
+
+def _whole_number(path: Path | None, file: Mapping[str, Any], env: str, key: str, default: int,
+                  *, minimum: int) -> int:
+    value = os.environ.get(env) or file.get(key)
     if value in (None, ""):
-        return DEFAULT_ATTENDANCE_PARTITION_ROWS
-    where = env if os.environ.get(env) else f"{path}: attendance_partition_rows"
+        return default
+    where = env if os.environ.get(env) else f"{path}: {key}"
     try:
-        rows = int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{where} must be a whole number, not {value!r}") from None
-    if rows < 1:
-        raise ConfigError(f"{where} must be at least 1")
-    return rows
+    if number < minimum:
+        raise ConfigError(f"{where} must be at least {minimum}")
+    return number
 
 
 def _executor(path: Path | None, value: Any) -> str:

@@ -140,19 +140,12 @@ _SHARED: ContextVar[_Shared | None] = ContextVar("kinerja_second_process", defau
 def for_the_run() -> Iterator[None]:
     """Around a run's steps: the steps that ask for a second process share one, which ends
     with the block (a task still running there is cancelled when the block ends by an error)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     shared = _Shared()
     token = _SHARED.set(shared)
     try:
-        # The API is named here, in the flow's own context (steps run on other threads).
-        with ExitStack() as api:
-            if not PREFECT_API_URL.value():
-                from prefect.server.api.server import SubprocessASGIServer
-
-                server = SubprocessASGIServer()  # the flow's running temporary server
-                server.start()
-                api.enter_context(temporary_settings(updates={PREFECT_API_URL: server.api_url}))
+        # The API is named here, in the flow's own context: the process is started and ended
+        # from the steps' threads, which see this context's settings.
+        with prefect_api_for_children():
             try:
                 yield
             finally:

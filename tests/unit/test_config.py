@@ -146,3 +146,16 @@ def test_attendance_partition_rows_from_the_file_and_the_environment(tmp_path, m
         monkeypatch.setenv("KINERJA_ATTENDANCE_PARTITION_ROWS", value)
         with pytest.raises(ConfigError, match=message):
             load_settings(tmp_path)
+
+
+def test_parallel_from_employees_from_the_file_and_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("KINERJA_PARALLEL_FROM_EMPLOYEES", raising=False)
+    assert load_settings(tmp_path).parallel_from_employees == 40_000
+    write(tmp_path, "kinerja.toml", "parallel_from_employees = 0\n")
+    assert load_settings(tmp_path).parallel_from_employees == 0  # always
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", "250000")
+    assert load_settings(tmp_path).parallel_from_employees == 250_000
+    for value, message in (("-1", "must be at least 0"), ("1.5", "must be a whole number")):
+        monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", value)
+        with pytest.raises(ConfigError, match=message):
+            load_settings(tmp_path)
