@@ -1,6 +1,7 @@
-"""A large agency's report step writes its OPD workbooks in a second process
-(tasks/second_process.py): a real child process under Prefect, and the same files as when the
-step writes them itself. Small data takes the second process here through the setting
+"""A large agency's run uses a second process (tasks/second_process.py): the quality check runs
+there and a fresh one writes the report's OPD workbooks, real child processes under Prefect,
+with the same files as when the step writes them itself, and their figures in the run's
+timings. Small data takes the second process here through the setting
 `parallel_from_employees` (0: always)."""
 
 from __future__ import annotations
@@ -53,7 +54,12 @@ def test_opd_workbooks_in_a_second_process_equal_those_written_here(
     for name in ("prepare-check", "quality-check", "opd-workbooks"):  # the child's task runs
         runs = asyncio.run(_task_runs(flow_run_id, name))
         assert [r.state.type.value for r in runs] == ["COMPLETED"], name
-    assert state.result()["quality_status"] == "passed"
+    summary = state.result()
+    assert summary["quality_status"] == "passed"
+    parts = {step["step"]: [p["step"] for p in step.get("parts", [])]
+             for step in summary["timings"]}
+    assert parts["check"] == ["check, second process"]
+    assert parts["report"] == ["report OPD workbooks, second process"]
 
     monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", "1000000")
     assert not second_process.wanted(120)
