@@ -309,9 +309,9 @@ def test_blocks_cut_files_in_order_by_size():
     assert split_blocks([], 4) == []
 
 
-def test_partitions_sized_from_each_file_s_first_mib(tmp_path):
-    # A file over 1 MiB: its records are estimated from its first MiB, the same way when it is
-    # surveyed for two processes and when it is fingerprinted for one.
+def test_partitions_sized_from_each_file_s_line_feeds(tmp_path):
+    # A file over 1 MiB: its records are counted the same way when it is surveyed for two
+    # processes and when it is fingerprinted for one.
     from tasks.sources.extract import open_dataset, survey_dataset
 
     rows = 60_000
@@ -375,3 +375,22 @@ def test_scoring_by_partitions_equals_scoring_whole(inputs, partitions):
     by_parts = score_period(inputs, POLICY)
     for table in FACT_TABLES:
         pd.testing.assert_frame_equal(by_parts[table], whole_facts[table], check_exact=True)
+
+
+def test_long_first_lines_do_not_shrink_the_partitions(tmp_path):
+    """A file whose first MiB holds few long lines and the rest many short ones: the records
+    are counted, not estimated from the start, so the partitions (and the run's memory) follow
+    the rows there are. 300 lines of 4,000 bytes then 60,000 short ones: 60,300 records, where
+    the first MiB alone would have suggested about 700."""
+    from tasks.sources.extract import open_dataset, survey_dataset
+
+    long_rows = "".join(f"{NIP_A},2025-01-02,H,07:00,16:00,{'x' * 3950}\n" for _ in range(300))
+    short_rows = "".join(f"{NIP_A},2025-01-{1 + i % 28:02d},H,07:00,16:00,\n"
+                         for i in range(60_000))
+    folder = write_period(tmp_path / "landing", {
+        "attendance/mesin_01.csv": "nip,date,status,check_in,check_out,catatan\n" + long_rows
+        + short_rows})
+    survey = survey_dataset(folder, "attendance")
+    with open_dataset(folder, "attendance") as stream:
+        # 60,300 rows of mesin_01.csv and the one of write_period's own attendance file.
+        assert stream.records_estimate == survey.records_estimate == 60_301
