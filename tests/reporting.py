@@ -234,5 +234,8 @@ def workbook_members(folder: Path) -> dict[str, bytes]:
                 content = book.read(name)
                 if name == "docProps/core.xml":  # the time it was written
                     content = re.sub(rb"<dcterms:created[^<]*<", b"", content)
+                # The "Dibuat" row of the notes sheet: two writes a minute apart differ there.
+                content = re.sub(rb"(>Dibuat</t></is></c><c [^>]*><is><t[^>]*>)[^<]*", rb"\1",
+                                 content)
                 out[f"{path.relative_to(folder)}:{name}"] = content
     return out
