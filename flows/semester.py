@@ -163,7 +163,7 @@ def semester_appraisal(
         # employees the report was the run's peak by that much).
         release_memory()
         reports = steps.write_reports(url, agency_code, period.id, reports_dir, work_root,
-                                      loaded_policy)
+                                      loaded_policy, employees)
         clock.lap("report", [reports.pop("timing", None)])
         outputs.update(reports)
         faults.point("run.reported")

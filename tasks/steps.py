@@ -457,14 +457,15 @@ def prepare_quality_check() -> None:
 def publication_reports(warehouse_url: str, agency_code: str, period_id: str, reports_dir: str,
                         *, ratings: pd.DataFrame | None = None, policy: Policy | None = None,
                         policy_candidates: tuple[str | None, ...] = (),
-                        second_process: bool = False,
+                        employees: int | None = None,
                         timings_elsewhere: list[dict[str, Any]] | None = None) -> dict[str, str]:
     """The HTML report and the HR workbook of the agency-period's publication: their paths. The
     rater calibration comes from `ratings` (the run's accepted ratings, which the flow still
     has) or else from the landing zone re-read (`kinerja check`). The flow's `report` step and
-    `kinerja check` both come here. With `second_process` (the flow's step), a large agency's
-    OPD workbooks are written in a second process meanwhile (tasks/second_process.py), whose
-    wall time and peak memory are added to `timings_elsewhere`."""
+    `kinerja check` both come here. Given the agency's `employees` (the flow's step), a large
+    agency's report is shared with a second process (tasks/second_process.py): it writes the
+    OPD workbooks, then OPD pages from the last on, while this one writes the rest; its wall
+    time and peak memory are added to `timings_elsewhere`."""
     from tasks.explain.sources import report_calibration
     from tasks.reporting.report import opd_workbooks_here
     from tasks.reporting.report import write_reports as write
@@ -472,26 +473,29 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
     settings = load_settings()
     elsewhere: list[dict[str, Any]] = []
     with warehouse.connected(warehouse_url) as engine, ExitStack() as processes:
+        runner = None if employees is None else \
+            processes.enter_context(parallel.second_process(employees))
+        if runner is not None:
+            # Started now, its start and imports overlap this process's reading.
+            runner.submit(prepare_report_share, {})
         calibration = report_calibration(
             engine, agency_code, period_id, ratings=ratings, policy=policy,
             landing_root=None if ratings is not None else settings.agency_landing(agency_code),
             sql_sources=settings.agency(agency_code).sources,
             policy_candidates=policy_candidates)
 
-        def opd_workbooks(data: ReportData, folder: Path) -> Callable[[], object]:
-            runner = processes.enter_context(parallel.second_process(len(data.employees))) \
-                if second_process else None
+        def share(data: ReportData, reports: Path, scratch: Path) -> Callable[[], object]:
             if runner is None:
-                return opd_workbooks_here(data, folder)
+                return opd_workbooks_here(data, reports, scratch)
             # Handed over as a file, written before the pages go on: Prefect pickles a task's
             # parameters on a thread of its own, while the pages would still be adding to the
             # data's caches. The scratch folder is the report's own, and the file leaves it
             # before the folder is swapped in.
-            handed = folder.parent / ".report-data.pickle"
+            handed = scratch / ".report-data.pickle"
             with handed.open("wb") as file:
                 pickle.dump(data, file, protocol=pickle.HIGHEST_PROTOCOL)
-            future = runner.submit(write_opd_workbooks, {"data_file": str(handed),
-                                                         "folder": str(folder)})
+            future = runner.submit(write_report_share, {
+                "data_file": str(handed), "reports": str(reports), "scratch": str(scratch)})
 
             def written() -> object:
                 try:
@@ -503,26 +507,38 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
             return written
 
         outputs = write(engine, agency_code, period_id, reports_dir, calibration,
-                        opd_workbooks=opd_workbooks)
+                        opd_workbooks=share)
     if timings_elsewhere is not None:
         timings_elsewhere += elsewhere
     return outputs
 
 
+@task(name="prepare-report", cache_policy=NONE)
+def prepare_report_share() -> None:
+    """The report's modules imported in its second process, while the run reads the
+    publication."""
+    with imported_for_good():
+        import tasks.reporting.report_sections  # noqa: F401
+        import tasks.reporting.workbook  # noqa: F401
+
+
 @task(name="opd-workbooks", cache_policy=NONE)
-def write_opd_workbooks(data_file: str, folder: str) -> dict[str, Any]:
-    """The report's OPD workbooks, in the second process (`publication_reports`), from the
-    report's data pickled by the step into its own scratch folder: how many, and the wall time
-    and peak memory there (`timing`)."""
-    from tasks.reporting.workbook import write_opd_workbooks as write
+def write_report_share(data_file: str, reports: str, scratch: str) -> dict[str, Any]:
+    """The second process's share of a report (`publication_reports`), from the report's data
+    pickled by the step into its own scratch folder: the OPD workbooks, then OPD pages from the
+    last on until it meets the run's. Returns how many of each, and the wall time and peak
+    memory there (`timing`)."""
+    from tasks.reporting.report import OPD_FOLDER, write_opd_pages
+    from tasks.reporting.workbook import write_opd_workbooks
 
     faults.point("report.opd_workbooks")
     try:
         with timings.measure() as figures:
             with open(data_file, "rb") as file:
                 data = pickle.load(file)  # noqa: S301 - written by this run's own report step
-            written = len(write(data, Path(folder)))
-        return {"workbooks": written,
+            workbooks = len(write_opd_workbooks(data, Path(scratch) / OPD_FOLDER))
+            pages = write_opd_pages(data, reports, scratch, from_last=True)
+        return {"workbooks": workbooks, "pages": pages,
                 "timing": {"step": "report OPD workbooks, second process", **figures}}
     finally:
         data = None
@@ -532,7 +548,7 @@ def write_opd_workbooks(data_file: str, folder: str) -> dict[str, Any]:
 @task(name="report", cache_policy=NONE, **resilient("report"))
 def write_reports(warehouse_url: str, agency_code: str, period_id: str,
                   reports_dir: str, work_root: str | None = None,
-                  policy: Policy | None = None) -> dict[str, Any]:
+                  policy: Policy | None = None, employees: int | None = None) -> dict[str, Any]:
     """`publication_reports` as a step of the flow, with the ratings of the run's work folder;
     the second process's wall time and peak memory, if one was used, under `timing`."""
     work = WorkFolder(work_root) if work_root else None
@@ -541,7 +557,7 @@ def write_reports(warehouse_url: str, agency_code: str, period_id: str,
     elsewhere: list[dict[str, Any]] = []
     outputs: dict[str, Any] = publication_reports(
         warehouse_url, agency_code, period_id, reports_dir, ratings=ratings, policy=policy,
-        second_process=True, timings_elsewhere=elsewhere)
+        employees=employees, timings_elsewhere=elsewhere)
     return {**outputs, "timing": elsewhere[0] if elsewhere else None}
 
 

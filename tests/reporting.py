@@ -224,6 +224,14 @@ def synthetic_publication(employees: int, seed: int = 7) -> dict[str, Any]:
             "source_files": source_files}
 
 
+def page_texts(folder: Path) -> dict[str, str]:
+    """Every HTML page under `folder`, by path, without the time each was written (the footer's
+    "Dibuat ...", to the minute)."""
+    return {str(path.relative_to(folder)): re.sub(r"Dibuat \d+ \S+ \d{4} \d\d:\d\d WIB", "Dibuat",
+                                                  path.read_text(encoding="utf-8"))
+            for path in sorted(folder.rglob("*.html"))}
+
+
 def workbook_members(folder: Path) -> dict[str, bytes]:
     """Every member of every workbook under `folder`, by `<workbook path>:<member>`, without
     the time each was written (so that two writes of the same workbooks compare equal)."""

@@ -29,6 +29,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -47,6 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from kinerja import identifiers
 from kinerja.period import Period
+from tasks.claims import Claims
 from tasks.reporting.report_rows import RowWriter
 from tasks.warehouse import database as warehouse
 from tasks.warehouse.run_ledger import current_run
@@ -397,6 +399,34 @@ class Links:
         return _opd_href(self, unit_code, "xlsx")
 
 
+# A link's target in a page rendered once for two places (`_placed`): a path never holds NUL,
+# and validated source text never reaches a page with one (sources.md: no control character).
+_MARK = "\x00kinerja-link:"
+_MARKED = re.compile("\x00kinerja-link:([^\x00]*)\x00")
+
+
+@dataclass(frozen=True)
+class _MarkedLinks(Links):
+    """Links whose targets are marked rather than made relative: `_placed` makes them relative
+    to where the page lies, so a page that lies in two places is rendered once."""
+
+    def href(self, target: Path) -> str:
+        return f"{_MARK}{target}\x00"
+
+
+def _placed(marked: str, links: Links) -> str:
+    """A page rendered with `_MarkedLinks`, its links relative to `links.page_dir`."""
+    hrefs: dict[str, str] = {}
+
+    def relative(match: re.Match[str]) -> str:
+        target = match.group(1)
+        if target not in hrefs:
+            hrefs[target] = links.href(Path(target))
+        return hrefs[target]
+
+    return _MARKED.sub(relative, marked)
+
+
 @functools.lru_cache(maxsize=65_536)
 def _opd_href(links: Links, unit_code: str, suffix: str) -> str:
     """An OPD's page or workbook from `links`: the index links each OPD from several sections,
@@ -475,6 +505,13 @@ def _links(data: ReportData, reports: Path, *, index_copy: bool = False,
                  page_dir=page_dir.resolve(), data_docs=_data_docs(data, reports))
 
 
+def _marked_links(data: ReportData, reports: Path) -> Links:
+    """Links for a page rendered once for the folder and the index copy (`_placed`)."""
+    links = _links(data, reports)
+    return _MarkedLinks(links.reports, links.folder, links.stem, links.page_dir,
+                        links.data_docs)
+
+
 def _fresh_folder(reports: Path, stem: str) -> Path:
     """An empty scratch folder beside the final one, inside the reports folder."""
     scratch = reports / f".{stem}.partial-{uuid.uuid4().hex[:8]}"
@@ -504,16 +541,41 @@ def report_timings() -> dict[str, float]:
     return {}
 
 
-# Starts writing the OPD workbooks of a report's data into a folder, here or elsewhere (another
-# process: tasks/steps.py), and returns a function that waits until they are written.
-OpdWorkbooks = Callable[["ReportData", Path], Callable[[], object]]
+# Starts the second process's share of a report (tasks/steps.py): the OPD workbooks, then OPD
+# pages from the last on (`write_opd_pages`); returns a function that waits until it is done.
+# Called with the report's data, the reports folder and the report's scratch folder.
+OpdWorkbooks = Callable[["ReportData", Path, Path], Callable[[], object]]
+OPD_CLAIMS = ".opd-claims"  # in the scratch folder while two processes write the OPD pages
 
 
-def opd_workbooks_here(data: ReportData, folder: Path) -> Callable[[], object]:
-    """`OpdWorkbooks` in this process: the workbooks are written when waited for."""
+def opd_workbooks_here(data: ReportData, reports: Path, scratch: Path) -> Callable[[], object]:
+    """`OpdWorkbooks` in this process: the workbooks are written when waited for (this
+    process has written every page by then)."""
     from tasks.reporting.workbook import write_opd_workbooks
 
-    return functools.partial(write_opd_workbooks, data, folder)
+    return functools.partial(write_opd_workbooks, data, scratch / OPD_FOLDER)
+
+
+def write_opd_pages(data: ReportData, reports: str | Path, scratch: str | Path, *,
+                    from_last: bool = False, env: jinja2.Environment | None = None) -> int:
+    """The report's OPD pages into `<scratch>/opd/`, from the first OPD on (or `from_last`
+    back) until one is found taken: two processes share them (tasks/claims.py), each from its
+    end. Returns how many this call wrote."""
+    env = env or _environment()
+    scratch = Path(scratch)
+    claims = Claims(scratch / OPD_CLAIMS, prefix="opd")
+    links = _links(data, Path(reports), opd_page=True)
+    opds = data.opds.to_dict("records")
+    order = range(len(opds) - 1, -1, -1) if from_last else range(len(opds))
+    written = 0
+    for number in order:
+        if not claims.take(number):
+            break
+        opd = opds[number]
+        path = scratch / OPD_FOLDER / f"{opd_file(opd['unit_code'])}.html"
+        path.write_text(render_page("opd", data, links, opd, env=env), encoding="utf-8")
+        written += 1
+    return written
 
 
 def write_pages(data: ReportData, reports_dir: str | Path,
@@ -521,9 +583,9 @@ def write_pages(data: ReportData, reports_dir: str | Path,
                 opd_workbooks: OpdWorkbooks = opd_workbooks_here,
                 agency_workbook: bool = False) -> dict[str, str]:
     """Write the agency report folder (pages and OPD workbooks) and the index copy, and with
-    `agency_workbook` the agency's workbook; returns their paths. The OPD workbooks are started
-    first (`opd_workbooks`), so that where they are written elsewhere, the pages and the agency
-    workbook are written here meanwhile."""
+    `agency_workbook` the agency's workbook; returns their paths. The second process's share
+    (`opd_workbooks`) is started first, so that where it runs elsewhere, this process writes
+    the index, the agency workbook and the OPD pages from the first on meanwhile."""
     timings = {} if timings is None else timings
     reports = Path(reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
@@ -534,20 +596,17 @@ def write_pages(data: ReportData, reports_dir: str | Path,
     outputs: dict[str, str] = {}
     try:
         (scratch / OPD_FOLDER).mkdir()
-        opd_workbooks_written = opd_workbooks(data, scratch / OPD_FOLDER)
+        (scratch / OPD_CLAIMS).mkdir()
+        share_done = opd_workbooks(data, reports, scratch)
         started = time.perf_counter()
+        # The index lies in the folder and again beside it (the one-page report's old name):
+        # rendered once, its links placed for each.
+        index = render_page("index", data, _marked_links(data, reports), env=env)
         index_links = _links(data, reports)
-        (scratch / INDEX_NAME).write_text(render_page("index", data, index_links, env=env),
-                                          encoding="utf-8")
+        (scratch / INDEX_NAME).write_text(_placed(index, index_links), encoding="utf-8")
         (scratch / QUALITY_NAME).write_text(render_page("quality", data, index_links, env=env),
                                             encoding="utf-8")
         timings["index_and_quality_pages"] = time.perf_counter() - started
-        started = time.perf_counter()
-        opd_links = _links(data, reports, opd_page=True)
-        for opd in data.opds.to_dict("records"):
-            path = scratch / OPD_FOLDER / f"{opd_file(opd['unit_code'])}.html"
-            path.write_text(render_page("opd", data, opd_links, opd, env=env), encoding="utf-8")
-        timings["opd_pages"] = time.perf_counter() - started
         if agency_workbook:
             from tasks.reporting.workbook import write_workbook
 
@@ -555,8 +614,12 @@ def write_pages(data: ReportData, reports_dir: str | Path,
             outputs["workbook"] = str(write_workbook(data, reports))
             timings["agency_workbook"] = time.perf_counter() - started
         started = time.perf_counter()
-        opd_workbooks_written()
+        write_opd_pages(data, reports, scratch, env=env)
+        timings["opd_pages"] = time.perf_counter() - started
+        started = time.perf_counter()
+        share_done()
         timings["opd_workbooks"] = time.perf_counter() - started
+        shutil.rmtree(scratch / OPD_CLAIMS)
         _swap_in(reports, scratch, folder)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -564,8 +627,7 @@ def write_pages(data: ReportData, reports_dir: str | Path,
     # The one-page report's old name: the index again, its links pointing into the folder.
     copy = report_path(reports, data.agency_code, data.period.id)
     partial = copy.with_name(copy.name + ".partial")
-    partial.write_text(render_page("index", data, _links(data, reports, index_copy=True),
-                                   env=env), encoding="utf-8")
+    partial.write_text(_placed(index, _links(data, reports, index_copy=True)), encoding="utf-8")
     partial.replace(copy)
     return {"report": str(copy), "report_index": str(folder / INDEX_NAME),
             "report_folder": str(folder), **outputs}

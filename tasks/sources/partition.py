@@ -36,7 +36,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -55,6 +54,7 @@ from kinerja.period import Period
 from kinerja.redact import one_line
 from schemas.parsing import map_unique
 from schemas.sources import DATASETS, ValidationContext
+from tasks.claims import Claims
 from tasks.run_log import run_logger
 from tasks.sources.extract import (
     DEFAULT_BATCH_ROWS,
@@ -343,7 +343,7 @@ class SplitPlan:
 
     def taken(self, block: int) -> bool:
         """Whether a process has taken the block (while they read)."""
-        return _Claims(Path(self.accepted) / _CLAIMS).path(block).exists()
+        return Claims(Path(self.accepted) / _CLAIMS).path(block).exists()
 
 
 @dataclass
@@ -389,29 +389,6 @@ def split_blocks(sizes: list[int], blocks: int) -> list[tuple[int, int]]:
     return list(zip(bounds[:-1], bounds[1:], strict=True))
 
 
-class _Claims:
-    """Blocks taken, one file each created with O_EXCL: a block is taken exactly once."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def path(self, block: int) -> Path:
-        return self.folder / f"block-{block:05d}"
-
-    def take(self, block: int) -> bool:
-        try:
-            fd = os.open(self.path(block), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            return False
-        os.close(fd)
-        return True
-
-    def take_all(self, blocks: int) -> None:
-        """Leave nothing to take: the other process stops after its current block."""
-        for block in range(blocks):
-            self.take(block)
-
-
 @contextmanager
 def _open_block(plan: SplitPlan, block: int, limits: InputLimits) -> Iterator[RawStream]:
     """A block's files, opened and fingerprinted: the records of the files this process read
@@ -445,7 +422,7 @@ def validate_first_half(plan: SplitPlan, limits: InputLimits, ctx: ValidationCon
     not taken, read as one stream into the partitions' own files. Returns the validation, the
     files' records and the blocks taken."""
     accepted = PartitionedFrames(Path(plan.accepted))
-    claims = _Claims(accepted.folder / _CLAIMS)
+    claims = Claims(accepted.folder / _CLAIMS)
     files: list[SourceFile] = []
     taken: list[int] = []
 
@@ -470,7 +447,7 @@ def validate_second_half(plan: SplitPlan, limits: InputLimits, ctx: ValidationCo
     process may take later). `after_block` is called after each block is written."""
     started, cpu = time.time(), time.process_time()
     accepted = PartitionedFrames(Path(plan.accepted))
-    claims = _Claims(accepted.folder / _CLAIMS)
+    claims = Claims(accepted.folder / _CLAIMS)
     parts: list[ValidatedDataset] = []
     files: list[SourceFile] = []
     taken: list[int] = []
@@ -512,7 +489,7 @@ def _validate_in_two(name: str, folder: Path, limits: InputLimits, ctx: Validati
         # error is raised or its part read here).
         first, first_files, taken = validate_first_half(plan, limits, ctx, pending.done)
     except BaseException:
-        _Claims(accepted.folder / _CLAIMS).take_all(len(plan.blocks))  # the other one stops
+        Claims(accepted.folder / _CLAIMS).take_all(len(plan.blocks))  # the other one stops
         raise
     first_seconds, first_cpu = time.time() - started, time.thread_time() - cpu
     try:
@@ -537,7 +514,7 @@ def _second_half_here(plan: SplitPlan, limits: InputLimits, ctx: ValidationConte
     """What a failed second process took (claimed, written in part or whole, or not handed
     back), read again in this process: its claims and block files go first."""
     accepted = PartitionedFrames(Path(plan.accepted))
-    claims = _Claims(accepted.folder / _CLAIMS)
+    claims = Claims(accepted.folder / _CLAIMS)
     for block in range(len(plan.blocks)):
         if block not in taken:
             claims.path(block).unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from kinerja import faults
 from kinerja.synthetic import generate_landing
 from tasks import second_process, steps
 from tasks.warehouse.database import make_engine
-from tests.reporting import workbook_members
+from tests.reporting import page_texts, workbook_members
 
 AGENCY = "3374"
 PERIOD = "2025-S1"
@@ -64,15 +64,20 @@ def test_opd_workbooks_in_a_second_process_equal_those_written_here(
     monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", "1000000")
     assert not second_process.wanted(120)
     steps.publication_reports(warehouse_url, AGENCY, PERIOD, str(tmp_path / "here"),
-                              second_process=True)
-    # The OPD workbooks (the agency's differs: the flow's calibration is from the run's ratings,
-    # this call's from the configured landing zone).
+                              employees=120)
+    # The OPD workbooks and pages (the agency's differ: the flow's calibration is from the run's
+    # ratings, this call's from the configured landing zone).
     folder = f"{AGENCY}_{PERIOD}/opd"
     there, here = (workbook_members(tmp_path / side / folder) for side in ("there", "here"))
     assert len(there) > 10
     assert there.keys() == here.keys()
     for key, content in there.items():
         assert here[key] == content, key
+    there, here = (page_texts(tmp_path / side / folder) for side in ("there", "here"))
+    assert len(there) > 2 and there.keys() == here.keys()
+    for key, content in there.items():
+        assert here[key] == content, key
+    assert not [p for p in (tmp_path / "there").rglob(".*")]
 
 
 @pytest.mark.parametrize("action", ["raise", "kill"])
