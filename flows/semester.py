@@ -125,6 +125,9 @@ def semester_appraisal(
         faults.point("run.locked")
         clock.lap("start")
         folder = period_dir(landing_root, agency_code, period)
+        # A large agency's second process starts now, while units and employees are validated.
+        parallel.prepare(steps.employees_expected(str(folder), sources.get("employees")),
+                         steps.second_process_started)
         summaries = _validate_all(str(folder), period.id, work_root, sources, agency_code)
         clock.lap("extract+validate", [s.get("timing") for s in summaries])
         steps.record_validation(url, run_id, agency_code, period.id, work_root, summaries)

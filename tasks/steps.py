@@ -30,6 +30,7 @@ from schemas.outputs import FACT_TABLES
 from schemas.sources import DATASETS, REFERENCE_DATASETS, ValidationContext
 from tasks import second_process as parallel
 from tasks.score import ScoringInputs, attendance_figures, score_period
+from tasks.sources.extract import DatasetError, survey_dataset
 from tasks.sources.partition import (
     PARTITIONED_DATASETS,
     PartitionedFrames,
@@ -200,6 +201,29 @@ def validate_source(dataset: str, folder: str, period_id: str, work_root: str,
         "rows_quarantined": validated.rows_quarantined,
         "files": files,
     }
+
+
+def employees_expected(folder: str, source: SqlSource | None = None,
+                       limits: InputLimits | None = None) -> int:
+    """About how many employees the landing zone's employees files hold (their data lines),
+    told before anything is validated, so that a large agency's second process can start while
+    the units and employees are validated; 0 when it cannot be told cheaply (a SQL source, a
+    workbook, a file that validation will refuse)."""
+    if source is not None:
+        return 0
+    try:
+        survey = survey_dataset(Path(folder), "employees", limits or load_settings().limits)
+    except (DatasetError, OSError):
+        return 0
+    if not survey.paths or any(not path.lower().endswith(".csv") for path in survey.paths):
+        return 0
+    return survey.records_estimate
+
+
+@task(name="start-second-process", cache_policy=NONE)
+def second_process_started() -> None:
+    """Nothing but the start: submitted as a large agency's run begins, so that the second
+    process has started and imported the pipeline by the time attendance is validated."""
 
 
 # No retries: its blocks are claimed once (tasks/sources/partition.py), a retry would find

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from flows.semester import semester_appraisal
 from kinerja import faults
+from kinerja.config import SqlSource
 from kinerja.synthetic import generate_landing
 from tasks import second_process, steps
 from tasks.warehouse.database import make_engine
@@ -51,7 +52,8 @@ def test_opd_workbooks_in_a_second_process_equal_those_written_here(
                                return_state=True)
     assert state.is_completed()
     flow_run_id = str(state.state_details.flow_run_id)
-    for name in ("prepare-check", "quality-check", "opd-workbooks"):  # the child's task runs
+    for name in ("start-second-process", "prepare-check", "quality-check", "prepare-report",
+                 "opd-workbooks"):  # the child's task runs
         runs = asyncio.run(_task_runs(flow_run_id, name))
         assert [r.state.type.value for r in runs] == ["COMPLETED"], name
     summary = state.result()
@@ -114,3 +116,19 @@ def test_a_failure_in_the_second_process_fails_the_step(prefect_harness, tmp_pat
     assert published > 0
     assert not [p for p in reports.iterdir() if p.name.startswith(".")]
     assert not (reports / f"{AGENCY}_{PERIOD}").exists()
+
+
+def test_the_employees_expected_before_validation(tmp_path):
+    """The count that starts a large agency's second process before anything is validated: the
+    employees files' data lines, or 0 where that cannot be told cheaply."""
+    landing = tmp_path / "landing"
+    generate_landing(landing, AGENCY, 90, [PERIOD], seed=13)
+    folder = landing / AGENCY / PERIOD
+    lines = (folder / "employees.csv").read_text(encoding="utf-8").count("\n") - 1
+    assert lines >= 90
+    assert steps.employees_expected(str(folder)) == lines
+    sql = SqlSource("employees", "sqlite://", "employees.sql")
+    assert steps.employees_expected(str(folder), sql) == 0
+    assert steps.employees_expected(str(tmp_path / "nowhere")) == 0
+    (folder / "employees.csv").rename(folder / "employees.xlsx")
+    assert steps.employees_expected(str(folder)) == 0
