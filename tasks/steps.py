@@ -487,11 +487,12 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
     rater calibration comes from `ratings` (the run's accepted ratings, which the flow still
     has) or else from the landing zone re-read (`kinerja check`). The flow's `report` step and
     `kinerja check` both come here. Given the agency's `employees` (the flow's step), a large
-    agency's report is shared with a second process (tasks/second_process.py): it writes the
-    OPD workbooks, then OPD pages from the last on, while this one writes the rest; its wall
-    time and peak memory are added to `timings_elsewhere`."""
+    agency's report is shared with a second process (tasks/second_process.py), which takes the
+    report's jobs from the last back (`report.write_shared`: the agency workbook, the OPD
+    workbooks, the OPD pages) while this one writes the index and takes them from the first
+    on; its wall time and peak memory are added to `timings_elsewhere`."""
     from tasks.explain.sources import report_calibration
-    from tasks.reporting.report import opd_workbooks_here
+    from tasks.reporting.report import no_share
     from tasks.reporting.report import write_reports as write
 
     settings = load_settings()
@@ -510,7 +511,7 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
 
         def share(data: ReportData, reports: Path, scratch: Path) -> Callable[[], object]:
             if runner is None:
-                return opd_workbooks_here(data, reports, scratch)
+                return no_share(data, reports, scratch)
             # Handed over as a file, written before the pages go on: Prefect pickles a task's
             # parameters on a thread of its own, while the pages would still be adding to the
             # data's caches. The scratch folder is the report's own, and the file leaves it
@@ -519,7 +520,8 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
             with handed.open("wb") as file:
                 pickle.dump(data, file, protocol=pickle.HIGHEST_PROTOCOL)
             future = runner.submit(write_report_share, {
-                "data_file": str(handed), "reports": str(reports), "scratch": str(scratch)})
+                "data_file": str(handed), "reports": str(reports), "scratch": str(scratch),
+                "agency_workbook": True})
 
             def written() -> object:
                 try:
@@ -530,8 +532,7 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
                 return result
             return written
 
-        outputs = write(engine, agency_code, period_id, reports_dir, calibration,
-                        opd_workbooks=share)
+        outputs = write(engine, agency_code, period_id, reports_dir, calibration, share=share)
     if timings_elsewhere is not None:
         timings_elsewhere += elsewhere
     return outputs
@@ -547,26 +548,22 @@ def prepare_report_share() -> None:
 
 
 @task(name="opd-workbooks", cache_policy=NONE)
-def write_report_share(data_file: str, reports: str, scratch: str) -> dict[str, Any]:
+def write_report_share(data_file: str, reports: str, scratch: str,
+                       agency_workbook: bool) -> dict[str, Any]:
     """The second process's share of a report (`publication_reports`), from the report's data
-    pickled by the step into its own scratch folder: the OPD workbooks, then OPD pages from the
-    last on until it meets the run's. Returns how many of each, and the wall time and peak
-    memory there (`timing`)."""
-    from tasks.reporting.report import OPD_FOLDER, write_opd_pages
-    from tasks.reporting.workbook import write_opd_workbooks
+    pickled by the step into its own scratch folder: the report's jobs from the last back until
+    it meets the run (`report.write_shared`). Returns how many it did, and the wall time and
+    peak memory there (`timing`)."""
+    from tasks.reporting.report import write_shared
 
     faults.point("report.opd_workbooks")
-    try:
-        with timings.measure() as figures:
-            with open(data_file, "rb") as file:
-                data = pickle.load(file)  # noqa: S301 - written by this run's own report step
-            workbooks = len(write_opd_workbooks(data, Path(scratch) / OPD_FOLDER))
-            pages = write_opd_pages(data, reports, scratch, from_last=True)
-        return {"workbooks": workbooks, "pages": pages,
-                "timing": {"step": "report OPD workbooks, second process", **figures}}
-    finally:
-        data = None
-        release_memory()
+    with timings.measure() as figures:
+        with open(data_file, "rb") as file:
+            data = pickle.load(file)  # noqa: S301 - written by this run's own report step
+        jobs = write_shared(data, reports, scratch, agency_workbook=agency_workbook,
+                            from_last=True)
+    # No memory handed back: the process ends with the report step.
+    return {"jobs": jobs, "timing": {"step": "report OPD workbooks, second process", **figures}}
 
 
 @task(name="report", cache_policy=NONE, **resilient("report"))

@@ -541,51 +541,66 @@ def report_timings() -> dict[str, float]:
     return {}
 
 
-# Starts the second process's share of a report (tasks/steps.py): the OPD workbooks, then OPD
-# pages from the last on (`write_opd_pages`); returns a function that waits until it is done.
-# Called with the report's data, the reports folder and the report's scratch folder.
-OpdWorkbooks = Callable[["ReportData", Path, Path], Callable[[], object]]
-OPD_CLAIMS = ".opd-claims"  # in the scratch folder while two processes write the OPD pages
+# Starts a second process's share of a report (tasks/steps.py): `write_shared` from the last
+# job back; returns a function that waits until it is done. Called with the report's data, the
+# reports folder and the report's scratch folder.
+ReportShare = Callable[["ReportData", Path, Path], Callable[[], object]]
+SHARE_CLAIMS = ".claims"  # in the scratch folder while two processes share the report's jobs
 
 
-def opd_workbooks_here(data: ReportData, reports: Path, scratch: Path) -> Callable[[], object]:
-    """`OpdWorkbooks` in this process: the workbooks are written when waited for (this
-    process has written every page by then)."""
-    from tasks.reporting.workbook import write_opd_workbooks
-
-    return functools.partial(write_opd_workbooks, data, scratch / OPD_FOLDER)
+def no_share(data: ReportData, reports: Path, scratch: Path) -> Callable[[], object]:
+    """`ReportShare` where the report has no second process: this one does every job."""
+    return lambda: None
 
 
-def write_opd_pages(data: ReportData, reports: str | Path, scratch: str | Path, *,
-                    from_last: bool = False, env: jinja2.Environment | None = None) -> int:
-    """The report's OPD pages into `<scratch>/opd/`, from the first OPD on (or `from_last`
-    back) until one is found taken: two processes share them (tasks/claims.py), each from its
-    end. Returns how many this call wrote."""
-    env = env or _environment()
-    scratch = Path(scratch)
-    claims = Claims(scratch / OPD_CLAIMS, prefix="opd")
-    links = _links(data, Path(reports), opd_page=True)
-    opds = data.opds.to_dict("records")
-    order = range(len(opds) - 1, -1, -1) if from_last else range(len(opds))
-    written = 0
-    for number in order:
-        if not claims.take(number):
-            break
-        opd = opds[number]
+def _shared_jobs(data: ReportData, reports: Path, scratch: Path, agency_workbook: bool,
+                 env: jinja2.Environment) -> list[Callable[[], object]]:
+    """The report's jobs either process may do, numbered alike in both: each OPD's page, the
+    OPD workbooks batch by batch (tasks/reporting/workbook.py), and the agency's workbook."""
+    from tasks.reporting import workbook
+
+    links = _links(data, reports, opd_page=True)
+
+    def page(opd: dict[str, Any]) -> None:
         path = scratch / OPD_FOLDER / f"{opd_file(opd['unit_code'])}.html"
         path.write_text(render_page("opd", data, links, opd, env=env), encoding="utf-8")
-        written += 1
-    return written
+
+    jobs: list[Callable[[], object]] = [functools.partial(page, opd)
+                                        for opd in data.opds.to_dict("records")]
+    jobs += [functools.partial(workbook.write_opd_batch, data, scratch / OPD_FOLDER, batch)
+             for batch in workbook.opd_workbook_batches(data)]
+    if agency_workbook:
+        jobs.append(functools.partial(workbook.write_workbook, data, reports))
+    return jobs
+
+
+def write_shared(data: ReportData, reports: str | Path, scratch: str | Path, *,
+                 agency_workbook: bool, from_last: bool = False,
+                 env: jinja2.Environment | None = None) -> int:
+    """The report's shared jobs (`_shared_jobs`), from the first on (or `from_last` back)
+    until one is found taken: two processes share them (tasks/claims.py), each from its end,
+    and every job is done exactly once. Returns how many this call did."""
+    scratch = Path(scratch)
+    jobs = _shared_jobs(data, Path(reports), scratch, agency_workbook, env or _environment())
+    claims = Claims(scratch / SHARE_CLAIMS, prefix="job")
+    done = 0
+    for number in (range(len(jobs) - 1, -1, -1) if from_last else range(len(jobs))):
+        if not claims.take(number):
+            break
+        jobs[number]()
+        done += 1
+    return done
 
 
 def write_pages(data: ReportData, reports_dir: str | Path,
                 timings: dict[str, float] | None = None, *,
-                opd_workbooks: OpdWorkbooks = opd_workbooks_here,
-                agency_workbook: bool = False) -> dict[str, str]:
+                share: ReportShare = no_share, agency_workbook: bool = False) -> dict[str, str]:
     """Write the agency report folder (pages and OPD workbooks) and the index copy, and with
-    `agency_workbook` the agency's workbook; returns their paths. The second process's share
-    (`opd_workbooks`) is started first, so that where it runs elsewhere, this process writes
-    the index, the agency workbook and the OPD pages from the first on meanwhile."""
+    `agency_workbook` the agency's workbook; returns their paths. A second process's `share`
+    is started first: it takes the shared jobs (`write_shared`) from the last back while this
+    one writes the index and then takes them from the first on."""
+    from tasks.reporting.workbook import workbook_path
+
     timings = {} if timings is None else timings
     reports = Path(reports_dir)
     reports.mkdir(parents=True, exist_ok=True)
@@ -594,10 +609,12 @@ def write_pages(data: ReportData, reports_dir: str | Path,
     env = _environment()
     scratch = _fresh_folder(reports, stem)
     outputs: dict[str, str] = {}
+    if agency_workbook:
+        outputs["workbook"] = str(workbook_path(reports, data.agency_code, data.period.id))
     try:
         (scratch / OPD_FOLDER).mkdir()
-        (scratch / OPD_CLAIMS).mkdir()
-        share_done = opd_workbooks(data, reports, scratch)
+        (scratch / SHARE_CLAIMS).mkdir()
+        share_done = share(data, reports, scratch)
         started = time.perf_counter()
         # The index lies in the folder and again beside it (the one-page report's old name):
         # rendered once, its links placed for each.
@@ -607,19 +624,13 @@ def write_pages(data: ReportData, reports_dir: str | Path,
         (scratch / QUALITY_NAME).write_text(render_page("quality", data, index_links, env=env),
                                             encoding="utf-8")
         timings["index_and_quality_pages"] = time.perf_counter() - started
-        if agency_workbook:
-            from tasks.reporting.workbook import write_workbook
-
-            started = time.perf_counter()
-            outputs["workbook"] = str(write_workbook(data, reports))
-            timings["agency_workbook"] = time.perf_counter() - started
         started = time.perf_counter()
-        write_opd_pages(data, reports, scratch, env=env)
-        timings["opd_pages"] = time.perf_counter() - started
+        write_shared(data, reports, scratch, agency_workbook=agency_workbook, env=env)
+        timings["opd_pages_and_workbooks"] = time.perf_counter() - started
         started = time.perf_counter()
         share_done()
-        timings["opd_workbooks"] = time.perf_counter() - started
-        shutil.rmtree(scratch / OPD_CLAIMS)
+        timings["second_process_wait"] = time.perf_counter() - started
+        shutil.rmtree(scratch / SHARE_CLAIMS)
         _swap_in(reports, scratch, folder)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -642,17 +653,16 @@ def write_reports(engine: Engine, agency_code: str, period_id: str,
                   reports_dir: str | Path,
                   calibration: Calibration | None = None,
                   timings: dict[str, float] | None = None, *,
-                  opd_workbooks: OpdWorkbooks = opd_workbooks_here) -> dict[str, str]:
+                  share: ReportShare = no_share) -> dict[str, str]:
     """The HTML reports and the HR workbooks of the agency-period's current publication (with
-    the rater calibration when given: tasks/explain/calibration.py). `opd_workbooks` says where
-    the OPD workbooks are written (`write_pages`)."""
+    the rater calibration when given: tasks/explain/calibration.py). `share` starts a second
+    process's share of the work (`write_pages`)."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
     data = load_report_data(engine, agency_code, period_id)
     data.calibration = calibration
     timings["load"] = time.perf_counter() - started
-    outputs = write_pages(data, reports_dir, timings, opd_workbooks=opd_workbooks,
-                          agency_workbook=True)
+    outputs = write_pages(data, reports_dir, timings, share=share, agency_workbook=True)
     log.info("reports of %s %s: %s", agency_code, period_id,
              ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return outputs

@@ -675,34 +675,45 @@ def write_workbook(data: ReportData, reports_dir: str | Path) -> Path:
 
 
 def write_opd_workbooks(data: ReportData, folder: str | Path) -> list[Path]:
-    """One workbook per OPD, `<folder>/<unit>.xlsx`, each with only that OPD's rows.
+    """One workbook per OPD, `<folder>/<unit>.xlsx`, each with only that OPD's rows
+    (`opd_workbook_batches`, `write_opd_batch`)."""
+    return [path for batch in opd_workbook_batches(data)
+            for path in write_opd_batch(data, folder, batch)]
 
-    Cells are built for a batch of OPDs at a time (consecutive OPDs up to CHUNK_ROWS rows in
-    every sheet; an OPD larger than that alone, chunk by chunk): a few hundred small OPDs do
-    not each pay the fixed cost of building columns, and memory holds one batch's cells."""
+
+def opd_workbook_batches(data: ReportData) -> list[list[dict[str, Any]]]:
+    """The OPDs in batches whose workbooks are written together: consecutive OPDs up to
+    CHUNK_ROWS rows in every sheet, an OPD larger than that alone. Cells are built for a
+    batch at a time (`write_opd_batch`): a few hundred small OPDs do not each pay the fixed
+    cost of building columns, and memory holds one batch's cells."""
     tables = _tables(data)
-    paths: list[Path] = []
+    batches: list[list[dict[str, Any]]] = []
     batch: list[dict[str, Any]] = []
     sizes = dict.fromkeys(tables, 0)
-
-    def flush() -> None:
-        if not batch:
-            return
-        if len(batch) == 1 and max(sizes.values()) > CHUNK_ROWS:
-            paths.append(_write(_opd_path(folder, batch[0]), data, batch[0]))
-        else:
-            _write_batch(data, folder, batch, tables, paths)
-        batch.clear()
-        sizes.update(dict.fromkeys(sizes, 0))
-
     for opd in data.opds.to_dict("records"):
         rows = {name: len(t.rows_of(opd["unit_code"])) for name, t in tables.items()}
         if batch and any(sizes[n] + rows[n] > CHUNK_ROWS for n in tables):
-            flush()
+            batches.append(batch)
+            batch, sizes = [], dict.fromkeys(tables, 0)
         batch.append(opd)
         for name, count in rows.items():
             sizes[name] += count
-    flush()
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def write_opd_batch(data: ReportData, folder: str | Path,
+                    batch: list[dict[str, Any]]) -> list[Path]:
+    """The workbooks of one batch of `opd_workbook_batches`: an OPD larger than CHUNK_ROWS
+    alone, chunk by chunk; else from cells built once for all the batch's rows."""
+    tables = _tables(data)
+    paths: list[Path] = []
+    if len(batch) == 1 and any(len(t.rows_of(batch[0]["unit_code"])) > CHUNK_ROWS
+                               for t in tables.values()):
+        paths.append(_write(_opd_path(folder, batch[0]), data, batch[0]))
+    else:
+        _write_batch(data, folder, batch, tables, paths)
     return paths
 
 

@@ -1,8 +1,8 @@
-"""A large agency's report is written by two processes (tasks/steps.py `publication_reports`):
-the second takes OPD pages from the last on, the run from the first, each claiming a page
-before it writes it (tasks/claims.py). Wherever they meet, the report folder is the one a
-single process writes, byte for byte. And the index, rendered once for the two places it lies,
-is the page rendered for each."""
+"""A large agency's report is shared by two processes (tasks/steps.py `publication_reports`):
+the second takes the report's jobs (OPD pages, OPD workbooks batch by batch, the agency
+workbook) from the last back, the run from the first on, each claiming a job before doing it
+(tasks/claims.py). Wherever they meet, the reports are those a single process writes, byte for
+byte. And the index, rendered once for the two places it lies, is the page rendered for each."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.reporting import report
+from tasks.reporting import report, workbook
 from tasks.reporting.report import assemble_report_data
-from tests.reporting import synthetic_publication, workbook_members
+from tests.reporting import AGENCY, PERIOD, synthetic_publication, workbook_members
 
 
 @pytest.fixture(scope="module")
@@ -22,48 +22,48 @@ def data():
 
 
 def _files(reports: Path) -> dict[str, bytes]:
-    """Every file of the report folder, the workbooks by member, without the time each was
+    """Every file under `reports`, the workbooks by member, without the time each was
     written."""
-    folder = reports / f"{report.output_stem(DATA_AGENCY, DATA_PERIOD)}"
-    out = {f"xlsx:{k}": v for k, v in workbook_members(folder).items()}
-    for path in sorted(folder.rglob("*")):
+    out = {f"xlsx:{k}": v for k, v in workbook_members(reports).items()}
+    for path in sorted(reports.rglob("*")):
         if path.is_file() and path.suffix != ".xlsx":
-            out[str(path.relative_to(folder))] = path.read_bytes()
+            out[str(path.relative_to(reports))] = path.read_bytes()
     return out
 
 
-DATA_AGENCY, DATA_PERIOD = "3374", "2025-S1"
-
-
-def _meeting_at(first_of_second: int):
-    """The second process's share as if it had taken the OPD pages from the last back to
+def _meeting_at(first_of_second: int, jobs: int):
+    """A second process's share as if it had taken the jobs from the last back to
     `first_of_second` before the run took any: the run's own loop then stops there."""
-    taken_by_run: list[int] = []
-
     def share(data, reports: Path, scratch: Path):
-        claims = report.Claims(scratch / report.OPD_CLAIMS, prefix="opd")
-        ahead = list(range(first_of_second))
+        claims = report.Claims(scratch / report.SHARE_CLAIMS, prefix="job")
+        ahead = range(first_of_second)
         for number in ahead:  # the run's part, held back so that the share stops before it
             assert claims.take(number)
-        written = report.write_opd_pages(data, reports, scratch, from_last=True)
-        assert written == len(data.opds) - first_of_second
+        done = report.write_shared(data, reports, scratch, agency_workbook=True,
+                                   from_last=True)
+        assert done == jobs - first_of_second
         for number in ahead:
             claims.path(number).unlink()
-        taken_by_run.extend(ahead)
-        return report.opd_workbooks_here(data, reports, scratch)
+        return lambda: None
     return share
 
 
-def test_opd_pages_shared_by_two_writers_equal_one_writers(data, tmp_path):
-    assert data.opds.shape[0] >= 4
+def test_a_report_shared_by_two_processes_equals_one_processs(data, tmp_path):
+    opds = len(data.opds)
+    batches = len(workbook.opd_workbook_batches(data))
+    assert opds >= 4 and batches >= 1
+    jobs = opds + batches + 1
     report.write_pages(data, tmp_path / "one", agency_workbook=True)
     alone = _files(tmp_path / "one")
-    assert len([k for k in alone if k.startswith("opd/") and k.endswith(".html")]) \
-        == len(data.opds)
-    for first_of_second in (0, 1, len(data.opds) // 2, len(data.opds)):
+    stem = report.output_stem(AGENCY, PERIOD)
+    assert len([k for k in alone if k.startswith(f"{stem}/opd/") and k.endswith(".html")]) \
+        == opds
+    assert len({k.split(":")[1] for k in alone if k.startswith(f"xlsx:{stem}/opd/")}) == opds
+    assert any(k.startswith(f"xlsx:{stem}_hasil.xlsx:") for k in alone)
+    for first_of_second in sorted({0, 1, opds - 1, opds, opds + 1, jobs - 1, jobs}):
         reports = tmp_path / f"meet-{first_of_second}"
         report.write_pages(data, reports, agency_workbook=True,
-                           opd_workbooks=_meeting_at(first_of_second))
+                           share=_meeting_at(first_of_second, jobs))
         shared = _files(reports)
         assert shared.keys() == alone.keys(), first_of_second
         for key, content in alone.items():
@@ -83,7 +83,7 @@ def test_the_index_rendered_once_equals_the_index_rendered_for_each_place(data, 
     # The copy beside the folder links into it; the folder's index links beside itself.
     copy = report._placed(marked, report._links(data, tmp_path, index_copy=True))
     index = report._placed(marked, report._links(data, tmp_path))
-    stem = report.output_stem(DATA_AGENCY, DATA_PERIOD)
+    stem = report.output_stem(AGENCY, PERIOD)
     assert f'href="{stem}/opd/' in copy and 'href="opd/' in index
     assert re.search(rf'href="{stem}_hasil\.xlsx"', copy)
     assert re.search(rf'href="\.\./{stem}_hasil\.xlsx"', index)
