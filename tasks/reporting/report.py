@@ -555,8 +555,10 @@ def no_share(data: ReportData, reports: Path, scratch: Path) -> Callable[[], obj
 
 def _shared_jobs(data: ReportData, reports: Path, scratch: Path, agency_workbook: bool,
                  env: jinja2.Environment) -> list[Callable[[], object]]:
-    """The report's jobs either process may do, numbered alike in both: each OPD's page, the
-    OPD workbooks batch by batch (tasks/reporting/workbook.py), and the agency's workbook."""
+    """The report's jobs either process may do, numbered alike in both: the OPD workbooks batch
+    by batch (tasks/reporting/workbook.py), each OPD's page, and the agency's workbook. The
+    run takes them from the first, the second process from the last: each starts on large
+    jobs, and they meet among the pages, the smallest, so neither waits long for the other."""
     from tasks.reporting import workbook
 
     links = _links(data, reports, opd_page=True)
@@ -565,10 +567,10 @@ def _shared_jobs(data: ReportData, reports: Path, scratch: Path, agency_workbook
         path = scratch / OPD_FOLDER / f"{opd_file(opd['unit_code'])}.html"
         path.write_text(render_page("opd", data, links, opd, env=env), encoding="utf-8")
 
-    jobs: list[Callable[[], object]] = [functools.partial(page, opd)
-                                        for opd in data.opds.to_dict("records")]
-    jobs += [functools.partial(workbook.write_opd_batch, data, scratch / OPD_FOLDER, batch)
-             for batch in workbook.opd_workbook_batches(data)]
+    jobs: list[Callable[[], object]] = [
+        functools.partial(workbook.write_opd_batch, data, scratch / OPD_FOLDER, batch)
+        for batch in workbook.opd_workbook_batches(data)]
+    jobs += [functools.partial(page, opd) for opd in data.opds.to_dict("records")]
     if agency_workbook:
         jobs.append(functools.partial(workbook.write_workbook, data, reports))
     return jobs

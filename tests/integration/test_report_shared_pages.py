@@ -1,5 +1,5 @@
 """A large agency's report is shared by two processes (tasks/steps.py `publication_reports`):
-the second takes the report's jobs (OPD pages, OPD workbooks batch by batch, the agency
+the second takes the report's jobs (OPD workbooks batch by batch, OPD pages, the agency
 workbook) from the last back, the run from the first on, each claiming a job before doing it
 (tasks/claims.py). Wherever they meet, the reports are those a single process writes, byte for
 byte. And the index, rendered once for the two places it lies, is the page rendered for each."""
@@ -60,7 +60,7 @@ def test_a_report_shared_by_two_processes_equals_one_processs(data, tmp_path):
         == opds
     assert len({k.split(":")[1] for k in alone if k.startswith(f"xlsx:{stem}/opd/")}) == opds
     assert any(k.startswith(f"xlsx:{stem}_hasil.xlsx:") for k in alone)
-    for first_of_second in sorted({0, 1, opds - 1, opds, opds + 1, jobs - 1, jobs}):
+    for first_of_second in sorted({0, 1, batches, batches + 1, jobs - 2, jobs - 1, jobs}):
         reports = tmp_path / f"meet-{first_of_second}"
         report.write_pages(data, reports, agency_workbook=True,
                            share=_meeting_at(first_of_second, jobs))
