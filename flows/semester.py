@@ -156,7 +156,7 @@ def semester_appraisal(
         # Published and committed: a failure from here on is recorded on the run, which stays
         # published (fail_run); a failed expectation is a finding for the report, not a failure.
         outputs = steps.check_quality(url, agency_code, period.id, reports_dir, loaded_policy,
-                                      employees)
+                                      employees, work_root)
         clock.lap("check", [outputs.pop("timing", None)])
         # The second process ends with the check: it holds Great Expectations (about 200 MB),
         # which the report does not need; the report starts a fresh one if it needs one.

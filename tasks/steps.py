@@ -26,6 +26,7 @@ from kinerja.config import InputLimits, SqlSource, load_settings
 from kinerja.memory import imported_for_good, release_memory
 from kinerja.period import Period
 from kinerja.policy import Policy
+from kinerja.redact import one_line
 from schemas.outputs import FACT_TABLES
 from schemas.sources import DATASETS, REFERENCE_DATASETS, ValidationContext
 from tasks import second_process as parallel
@@ -436,23 +437,56 @@ def quality_check(warehouse_url: str, agency_code: str, period_id: str, reports_
 
 @task(name="check", cache_policy=NONE, **resilient("check"))
 def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_dir: str,
-                  policy: Policy | None = None, employees: int = 0) -> dict[str, Any]:
+                  policy: Policy | None = None, employees: int = 0,
+                  work_root: str | None = None) -> dict[str, Any]:
     """`quality_check` as a step of the flow: a failed expectation is returned, not raised. A
     large agency's check runs in the run's second process, where `prepare_quality_check` had
     Great Expectations imported while this one published (tasks/second_process.py); its wall
-    time and peak memory there are returned under `timing`."""
+    time and peak memory there are returned under `timing`. Meanwhile this process reads what
+    the report needs into the run's work folder (`read_report_ahead`)."""
     timing = None
     with parallel.second_process(employees) as runner:
         if runner is None:
             result = quality_check(warehouse_url, agency_code, period_id, reports_dir, policy)
         else:
-            result = runner.submit(quality_check_elsewhere, {
+            checked = runner.submit(quality_check_elsewhere, {
                 "warehouse_url": warehouse_url, "agency_code": agency_code,
-                "period_id": period_id, "reports_dir": reports_dir, "policy": policy}).result()
+                "period_id": period_id, "reports_dir": reports_dir, "policy": policy})
+            if work_root is not None and policy is not None:
+                read_report_ahead(warehouse_url, agency_code, period_id, work_root, policy)
+            result = checked.result()
             timing = result.pop("timing")
     return {"quality_status": result["status"], "quality_failed": result["failed"],
             "quality_evaluated": result["evaluated"], "data_docs": result["data_docs"],
             "timing": timing}
+
+
+REPORT_AHEAD = "report-publication.pickle"  # in the run's work folder, for its report step
+
+
+def read_report_ahead(warehouse_url: str, agency_code: str, period_id: str, work_root: str,
+                      policy: Policy) -> None:
+    """The publication's tables and the rater calibration the report step needs, read into the
+    run's work folder (`report.write_publication_ahead`) while the check runs in the second
+    process and this one would only wait. Best effort: if it fails, the report step reads them
+    itself, as it does when this file is missing."""
+    from tasks.explain.sources import report_calibration
+    from tasks.reporting.report import write_publication_ahead
+
+    work = WorkFolder(work_root)
+    path = work.root / REPORT_AHEAD
+    try:
+        if not work.has("accepted", "ratings"):
+            return
+        with warehouse.connected(warehouse_url) as engine:
+            calibration = report_calibration(engine, agency_code, period_id,
+                                             ratings=work.read("accepted", "ratings"),
+                                             policy=policy)
+            write_publication_ahead(engine, agency_code, period_id, path, calibration)
+    except Exception as error:
+        path.unlink(missing_ok=True)
+        get_run_logger().warning("the report's data could not be read during the check (%s); "
+                                 "the report step reads it itself", one_line(error))
 
 
 @task(name="quality-check", cache_policy=NONE)
@@ -481,7 +515,7 @@ def prepare_quality_check() -> None:
 def publication_reports(warehouse_url: str, agency_code: str, period_id: str, reports_dir: str,
                         *, ratings: pd.DataFrame | None = None, policy: Policy | None = None,
                         policy_candidates: tuple[str | None, ...] = (),
-                        employees: int | None = None,
+                        employees: int | None = None, read_ahead: Path | None = None,
                         timings_elsewhere: list[dict[str, Any]] | None = None) -> dict[str, str]:
     """The HTML report and the HR workbook of the agency-period's publication: their paths. The
     rater calibration comes from `ratings` (the run's accepted ratings, which the flow still
@@ -490,9 +524,10 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
     agency's report is shared with a second process (tasks/second_process.py), which takes the
     report's jobs from the last back (`report.write_shared`: the agency workbook, the OPD
     workbooks, the OPD pages) while this one writes the index and takes them from the first
-    on; its wall time and peak memory are added to `timings_elsewhere`."""
+    on; its wall time and peak memory are added to `timings_elsewhere`. `read_ahead`: the file
+    of `read_report_ahead`, used if it is there and of the current publication."""
     from tasks.explain.sources import report_calibration
-    from tasks.reporting.report import no_share
+    from tasks.reporting.report import load_publication_ahead, no_share
     from tasks.reporting.report import write_reports as write
 
     settings = load_settings()
@@ -503,11 +538,18 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
         if runner is not None:
             # Started now, its start and imports overlap this process's reading.
             runner.submit(prepare_report_share, {})
-        calibration = report_calibration(
-            engine, agency_code, period_id, ratings=ratings, policy=policy,
-            landing_root=None if ratings is not None else settings.agency_landing(agency_code),
-            sql_sources=settings.agency(agency_code).sources,
-            policy_candidates=policy_candidates)
+        ahead = load_publication_ahead(engine, agency_code, period_id, read_ahead) \
+            if read_ahead is not None and read_ahead.exists() else None
+        if ahead is not None:
+            data, calibration = ahead
+        else:
+            data = None
+            calibration = report_calibration(
+                engine, agency_code, period_id, ratings=ratings, policy=policy,
+                landing_root=None if ratings is not None else settings.agency_landing(
+                    agency_code),
+                sql_sources=settings.agency(agency_code).sources,
+                policy_candidates=policy_candidates)
 
         def share(data: ReportData, reports: Path, scratch: Path) -> Callable[[], object]:
             if runner is None:
@@ -532,7 +574,8 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
                 return result
             return written
 
-        outputs = write(engine, agency_code, period_id, reports_dir, calibration, share=share)
+        outputs = write(engine, agency_code, period_id, reports_dir, calibration, share=share,
+                        data=data)
     if timings_elsewhere is not None:
         timings_elsewhere += elsewhere
     return outputs
@@ -573,12 +616,17 @@ def write_reports(warehouse_url: str, agency_code: str, period_id: str,
     """`publication_reports` as a step of the flow, with the ratings of the run's work folder;
     the second process's wall time and peak memory, if one was used, under `timing`."""
     work = WorkFolder(work_root) if work_root else None
+    ahead = work.root / REPORT_AHEAD if work else None
     ratings = work.read("accepted", "ratings") if work and work.has("accepted", "ratings") \
         else None
     elsewhere: list[dict[str, Any]] = []
-    outputs: dict[str, Any] = publication_reports(
-        warehouse_url, agency_code, period_id, reports_dir, ratings=ratings, policy=policy,
-        employees=employees, timings_elsewhere=elsewhere)
+    try:
+        outputs: dict[str, Any] = publication_reports(
+            warehouse_url, agency_code, period_id, reports_dir, ratings=ratings, policy=policy,
+            employees=employees, read_ahead=ahead, timings_elsewhere=elsewhere)
+    finally:
+        if ahead is not None:
+            ahead.unlink(missing_ok=True)
     return {**outputs, "timing": elsewhere[0] if elsewhere else None}
 
 

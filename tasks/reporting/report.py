@@ -29,6 +29,7 @@ import functools
 import json
 import logging
 import os
+import pickle
 import re
 import shutil
 import time
@@ -261,29 +262,73 @@ def read_publication(engine: Engine, agency_code: str, period_id: str) -> dict[s
     period = Period.parse(period_id)
     with snapshot(engine) as conn:
         run = publishing_run(conn, agency_code, period.id)
+        return {"agency_code": agency_code, "period": period, "run": run,
+                **dict(_publication_tables(conn, agency_code, period, run))}
 
-        def facts(table: str) -> pd.DataFrame:
-            return warehouse.select_rows(conn, table, agency_code=agency_code,
-                               period_id=period.id).drop(columns="run_id")
 
-        return {
-            "agency_code": agency_code,
-            "period": period,
-            "run": run,
-            "agency": warehouse.select_rows(conn, "dim_agency", agency_code=agency_code),
-            "dim_unit": warehouse.select_rows(conn, "dim_unit", agency_code=agency_code),
-            "appraisal": facts("fact_appraisal"),
-            "followup": facts("fact_followup").drop(columns=["agency_code", "period_id"]),
-            "attendance": facts("fact_attendance").drop(
-                columns=["agency_code", "period_id", "unit_code", "discipline_score"]),
-            "people": employees_of(conn, agency_code, period.id)[
-                ["nip", "name", "employee_type", "position_type", "position_name", "grade"]],
-            "units": facts("fact_unit_performance"),
-            "distribution": facts("fact_predikat_distribution"),
-            "checks": facts("fact_distribution_check"),
-            "quarantine": warehouse.select_rows(conn, "quarantine", run_id=run["run_id"]),
-            "source_files": warehouse.select_rows(conn, "source_file", run_id=run["run_id"]),
-        }
+def _publication_tables(conn: Connection, agency_code: str, period: Period,
+                        run: dict[str, Any]) -> Iterator[tuple[str, pd.DataFrame]]:
+    """`read_publication`'s tables, one at a time."""
+    def facts(table: str) -> pd.DataFrame:
+        return warehouse.select_rows(conn, table, agency_code=agency_code,
+                                     period_id=period.id).drop(columns="run_id")
+
+    yield "agency", warehouse.select_rows(conn, "dim_agency", agency_code=agency_code)
+    yield "dim_unit", warehouse.select_rows(conn, "dim_unit", agency_code=agency_code)
+    yield "appraisal", facts("fact_appraisal")
+    yield "followup", facts("fact_followup").drop(columns=["agency_code", "period_id"])
+    yield "attendance", facts("fact_attendance").drop(
+        columns=["agency_code", "period_id", "unit_code", "discipline_score"])
+    yield "people", employees_of(conn, agency_code, period.id)[
+        ["nip", "name", "employee_type", "position_type", "position_name", "grade"]]
+    yield "units", facts("fact_unit_performance")
+    yield "distribution", facts("fact_predikat_distribution")
+    yield "checks", facts("fact_distribution_check")
+    yield "quarantine", warehouse.select_rows(conn, "quarantine", run_id=run["run_id"])
+    yield "source_files", warehouse.select_rows(conn, "source_file", run_id=run["run_id"])
+
+
+def write_publication_ahead(engine: Engine, agency_code: str, period_id: str, path: Path,
+                            calibration: Calibration | None = None) -> None:
+    """The publication's tables as `read_publication` reads them, and the rater calibration,
+    into `path` (the run's work folder), one table at a time, so that the run reads them while
+    its quality check runs elsewhere without holding them all (tasks/steps.py). The run row is
+    left out: the check records its verdict there, so the report reads it afterwards
+    (`load_publication_ahead`)."""
+    period = Period.parse(period_id)
+    partial = path.with_name(path.name + ".partial")
+    with snapshot(engine) as conn, partial.open("wb") as file:
+        run = publishing_run(conn, agency_code, period.id)
+        pickle.dump({"agency_code": agency_code, "period_id": period.id,
+                     "run_id": run["run_id"]}, file, protocol=pickle.HIGHEST_PROTOCOL)
+        for table in _publication_tables(conn, agency_code, period, run):
+            pickle.dump(table, file, protocol=pickle.HIGHEST_PROTOCOL)
+            del table
+        pickle.dump(("calibration", calibration), file, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.replace(path)
+
+
+def load_publication_ahead(engine: Engine, agency_code: str, period_id: str,
+                           path: Path) -> tuple[ReportData, Calibration | None] | None:
+    """The report's data and calibration from `write_publication_ahead`'s file, with the run
+    row read now; None when the file is not of the agency-period's current publication."""
+    period = Period.parse(period_id)
+    with path.open("rb") as file:
+        # Written by this run's own check step into its own work folder.
+        header = pickle.load(file)  # noqa: S301
+        with snapshot(engine) as conn:
+            run = publishing_run(conn, agency_code, period.id)
+        if header != {"agency_code": agency_code, "period_id": period.id,
+                      "run_id": run["run_id"]}:
+            return None
+        tables: dict[str, Any] = {}
+        while True:
+            name, value = pickle.load(file)  # noqa: S301
+            if name == "calibration":
+                break
+            tables[name] = value
+    data = assemble_report_data(agency_code=agency_code, period=period, run=run, **tables)
+    return data, value
 
 
 def load_report_data(engine: Engine, agency_code: str, period_id: str) -> ReportData:
@@ -655,13 +700,15 @@ def write_reports(engine: Engine, agency_code: str, period_id: str,
                   reports_dir: str | Path,
                   calibration: Calibration | None = None,
                   timings: dict[str, float] | None = None, *,
-                  share: ReportShare = no_share) -> dict[str, str]:
+                  share: ReportShare = no_share,
+                  data: ReportData | None = None) -> dict[str, str]:
     """The HTML reports and the HR workbooks of the agency-period's current publication (with
     the rater calibration when given: tasks/explain/calibration.py). `share` starts a second
-    process's share of the work (`write_pages`)."""
+    process's share of the work (`write_pages`). `data`: the publication already read
+    (`load_publication_ahead`)."""
     timings = {} if timings is None else timings
     started = time.perf_counter()
-    data = load_report_data(engine, agency_code, period_id)
+    data = data if data is not None else load_report_data(engine, agency_code, period_id)
     data.calibration = calibration
     timings["load"] = time.perf_counter() - started
     outputs = write_pages(data, reports_dir, timings, share=share, agency_workbook=True)

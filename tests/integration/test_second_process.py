@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -17,6 +18,7 @@ from kinerja import faults
 from kinerja.config import SqlSource
 from kinerja.synthetic import generate_landing
 from tasks import second_process, steps
+from tasks.reporting import report
 from tasks.warehouse.database import make_engine
 from tests.reporting import page_texts, workbook_members
 
@@ -80,6 +82,23 @@ def test_opd_workbooks_in_a_second_process_equal_those_written_here(
     for key, content in there.items():
         assert here[key] == content, key
     assert not [p for p in (tmp_path / "there").rglob(".*")]
+
+    # What the run reads while the check runs elsewhere is what the report step would read.
+    engine = make_engine(warehouse_url)
+    ahead = tmp_path / "ahead.pickle"
+    report.write_publication_ahead(engine, AGENCY, PERIOD, ahead, calibration="calibration")
+    read_then, calibration = report.load_publication_ahead(engine, AGENCY, PERIOD, ahead)
+    read_now = report.load_report_data(engine, AGENCY, PERIOD)
+    assert calibration == "calibration" and len(read_now.employees) >= 100
+    for name, frame in vars(read_now).items():
+        if isinstance(frame, pd.DataFrame):
+            pd.testing.assert_frame_equal(getattr(read_then, name), frame, obj=name)
+    assert read_then.run == read_now.run and read_then.quality == read_now.quality
+    with engine.begin() as conn:  # another run's file, say, left behind: not used
+        conn.execute(sa.text("UPDATE pipeline_run SET run_id = 'another' WHERE run_id = :r"),
+                     {"r": read_now.run["run_id"]})
+    assert report.load_publication_ahead(engine, AGENCY, PERIOD, ahead) is None
+    engine.dispose()
 
 
 @pytest.mark.parametrize("action", ["raise", "kill"])
