@@ -603,7 +603,9 @@ def _shared_jobs(data: ReportData, reports: Path, scratch: Path, agency_workbook
     """The report's jobs either process may do, numbered alike in both: the OPD workbooks batch
     by batch (tasks/reporting/workbook.py), each OPD's page, and the agency's workbook. The
     run takes them from the first, the second process from the last: each starts on large
-    jobs, and they meet among the pages, the smallest, so neither waits long for the other."""
+    jobs, and they meet among the smallest pages, so neither waits long for the other. (An
+    OPD's page grows with its people: a province's education office can hold a third of them,
+    and its page alone takes seconds.)"""
     from tasks.reporting import workbook
 
     links = _links(data, reports, opd_page=True)
@@ -615,7 +617,12 @@ def _shared_jobs(data: ReportData, reports: Path, scratch: Path, agency_workbook
     jobs: list[Callable[[], object]] = [
         functools.partial(workbook.write_opd_batch, data, scratch / OPD_FOLDER, batch)
         for batch in workbook.opd_workbook_batches(data)]
-    jobs += [functools.partial(page, opd) for opd in data.opds.to_dict("records")]
+    people = data.employees["opd_code"].value_counts()
+    largest_first = sorted(data.opds.to_dict("records"),
+                           key=lambda opd: -int(people.get(opd["unit_code"], 0)))
+    # Largest at both ends, smallest in the middle.
+    pages = largest_first[0::2] + largest_first[1::2][::-1]
+    jobs += [functools.partial(page, opd) for opd in pages]
     if agency_workbook:
         jobs.append(functools.partial(workbook.write_workbook, data, reports))
     return jobs

@@ -71,6 +71,19 @@ def test_a_report_shared_by_two_processes_equals_one_processs(data, tmp_path):
         assert not [p for p in reports.rglob("*") if p.name.startswith(".")]
 
 
+def test_the_processes_meet_among_the_smallest_pages(data, tmp_path):
+    """Each process starts on the largest jobs, so that the last job either does is small."""
+    jobs = report._shared_jobs(data, tmp_path, tmp_path, True, report._environment())
+    batches = len(workbook.opd_workbook_batches(data))
+    people = data.employees["opd_code"].value_counts()
+    sizes = [int(people.get(job.args[0]["unit_code"], 0)) for job in jobs[batches:-1]]
+    assert len(sizes) == len(data.opds) and len(set(sizes)) > 2
+    valley = sizes.index(min(sizes))
+    assert sizes[:valley + 1] == sorted(sizes[:valley + 1], reverse=True)
+    assert sizes[valley:] == sorted(sizes[valley:])
+    assert max(sizes) in (sizes[0], sizes[-1])
+
+
 def test_the_index_rendered_once_equals_the_index_rendered_for_each_place(data, tmp_path):
     env = report._environment()
     marked = report.render_page("index", data, report._marked_links(data, tmp_path), env=env)
