@@ -31,6 +31,7 @@ from kinerja import identifiers
 from kinerja.config import EXECUTORS
 from kinerja.memory import release_memory
 from kinerja.redact import install_log_masking, one_line
+from schemas.parsing import forget_cached_values
 from tasks.second_process import prefect_api_for_children
 from tasks.warehouse.run_ledger import RUN_KINDS
 
@@ -113,6 +114,7 @@ def run_agency(agency_code: str, job: dict[str, Any]) -> dict[str, Any]:
     try:
         return _run_agency(agency_code, job)
     finally:
+        forget_cached_values()
         release_memory()
 
 

@@ -167,6 +167,14 @@ def _time_seconds_one(value: str) -> float:
     return float(hours * 3600 + minutes * 60 + seconds)
 
 
+def forget_cached_values() -> None:
+    """Empty the caches of parsed values (NIP validity, clock times). They are bounded, but an
+    agency's values are not the next one's: a Dask worker runs agency after agency, and without
+    this its memory grew by about 2 MB an agency until the caches were full (about 50 MB)."""
+    _nip_valid_cached.cache_clear()
+    _time_seconds_one.cache_clear()
+
+
 def parse_time(series: pd.Series) -> pd.Series:
     """`HH:MM` or `HH:MM:SS` to float seconds after midnight; anything else NaN."""
     return map_unique(

@@ -48,8 +48,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from kinerja import identifiers
+from kinerja.claims import Claims
 from kinerja.period import Period
-from tasks.claims import Claims
 from tasks.reporting.report_rows import RowWriter
 from tasks.warehouse import database as warehouse
 from tasks.warehouse.run_ledger import current_run
@@ -632,7 +632,7 @@ def write_shared(data: ReportData, reports: str | Path, scratch: str | Path, *,
                  agency_workbook: bool, from_last: bool = False,
                  env: jinja2.Environment | None = None) -> int:
     """The report's shared jobs (`_shared_jobs`), from the first on (or `from_last` back)
-    until one is found taken: two processes share them (tasks/claims.py), each from its end,
+    until one is found taken: two processes share them (kinerja/claims.py), each from its end,
     and every job is done exactly once. Returns how many this call did."""
     scratch = Path(scratch)
     jobs = _shared_jobs(data, Path(reports), scratch, agency_workbook, env or _environment())

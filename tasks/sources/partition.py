@@ -49,12 +49,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kinerja.claims import Claims
 from kinerja.config import InputLimits, SqlSource
 from kinerja.period import Period
 from kinerja.redact import one_line
 from schemas.parsing import map_unique
 from schemas.sources import DATASETS, ValidationContext
-from tasks.claims import Claims
 from tasks.run_log import run_logger
 from tasks.sources.extract import (
     DEFAULT_BATCH_ROWS,

@@ -1,7 +1,7 @@
 """A large agency's report is shared by two processes (tasks/steps.py `publication_reports`):
 the second takes the report's jobs (OPD workbooks batch by batch, OPD pages, the agency
 workbook) from the last back, the run from the first on, each claiming a job before doing it
-(tasks/claims.py). Wherever they meet, the reports are those a single process writes, byte for
+(kinerja/claims.py). Wherever they meet, the reports are those a single process writes, byte for
 byte. And the index, rendered once for the two places it lies, is the page rendered for each."""
 
 from __future__ import annotations

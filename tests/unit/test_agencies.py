@@ -136,3 +136,25 @@ def test_a_dry_run_of_several_agencies_is_refused_before_prefect_starts(folder, 
     assert done.returncode == 1
     assert done.stderr.startswith("kinerja: error: --dry-run previews one agency at a time")
     assert not (folder / "warehouse.db").exists()
+
+
+def test_an_agency_leaves_no_parsed_values_behind(monkeypatch):
+    """A worker runs agency after agency: the values one parsed (NIP validity, clock times) are
+    forgotten when it ends, whether it published or failed."""
+    import pandas as pd
+
+    from flows import agencies
+    from schemas import parsing
+
+    def parses(agency_code, job):
+        parsing.nip_is_valid(pd.Series(["199001012015011001", "123"]))
+        parsing.parse_time(pd.Series(["07:30", "16:05"]))
+        raise agencies.AgencyFailed(agency_code, "broken")
+
+    monkeypatch.setattr(agencies, "_run_agency", parses)
+    with pytest.raises(agencies.AgencyFailed):
+        agencies.run_agency("3301", {})
+    assert parsing._nip_valid_cached.cache_info().currsize == 0
+    assert parsing._time_seconds_one.cache_info().currsize == 0
+    parsing.nip_is_valid(pd.Series(["199001012015011001"]))
+    assert parsing._nip_valid_cached.cache_info().currsize == 1  # still a cache
