@@ -1,5 +1,5 @@
 """Work shared by two processes that take numbered items from either end (issue 8): attendance
-blocks (tasks/sources/partition.py) and a report's OPD pages (tasks/reporting/report.py).
+blocks (tasks/sources/partition.py) and a report's pages and workbooks (tasks/reporting/report.py).
 
 An item is taken by creating its file with O_EXCL, which the file system grants to exactly one
 process, so neither process needs to hear from the other while they work: each takes items
