@@ -512,6 +512,9 @@ def _driver_column(values: np.ndarray, sqltype: sa.types.TypeEngine[Any]) -> pd.
     return typed_frame([sa.column("value", sqltype)], [(v,) for v in values])["value"]
 
 
+# Rows typed at a time by `select_rows`.
+READ_CHUNK_ROWS = 50_000
+
 # Column types whose driver values need no SQLAlchemy result processing on either database.
 _DRIVER_TYPES = (sa.Boolean, sa.Integer, sa.Float, sa.String, sa.Date, sa.DateTime)
 
@@ -535,14 +538,27 @@ def select_rows(conn: Connection, table: str, *where: Any, **equals: Any) -> pd.
         # A type whose value SQLAlchemy's result processing changes (JSON, Time, exact Numeric
         # on SQLite): read through it.
         return typed_frame(columns, result.all())
+    pieces: list[list[pd.Series]] = []
     try:
         cursor = getattr(result, "cursor", None)
-        rows = cursor.fetchall() if cursor is not None else [tuple(r) for r in result.all()]
+        fetch = cursor.fetchmany if cursor is not None else result.fetchmany
+        # Typed a chunk at a time: a whole table's driver values (a Python object per cell)
+        # take several times the memory of its frame.
+        while rows := fetch(READ_CHUNK_ROWS):
+            matrix = np.empty((len(rows), len(columns)), dtype=object)
+            matrix[:] = [tuple(row) for row in rows] if cursor is None else rows
+            del rows
+            pieces.append([_driver_column(matrix[:, i], column.type)
+                           for i, column in enumerate(columns)])
+            del matrix
     finally:
         result.close()
-    if not rows:
+    if not pieces:
         return typed_frame(columns, [])
-    matrix = np.empty((len(rows), len(columns)), dtype=object)
-    matrix[:] = rows
-    return pd.DataFrame({column.name: _driver_column(matrix[:, i], column.type)
+    if len(pieces) == 1:
+        return pd.DataFrame({column.name: pieces[0][i] for i, column in enumerate(columns)})
+    # pandas' common type of the chunks' is the whole column's (int64 and Int64 give Int64:
+    # a null in any chunk makes the column nullable, as one piece would be).
+    return pd.DataFrame({column.name: pd.concat([piece[i] for piece in pieces],
+                                                ignore_index=True)
                          for i, column in enumerate(columns)})

@@ -888,3 +888,21 @@ def test_sqlite_inserts_in_one_immediate_transaction(tmp_path: Any) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
     engine.dispose()
+
+
+def test_reading_a_chunk_at_a_time_types_as_one_read(engine: sa.Engine, monkeypatch) -> None:
+    """select_rows types the driver's rows a chunk at a time: one row at a time (a chunk with a
+    null beside chunks without) gives the frames of one read, values and dtypes."""
+    from tasks.warehouse import database
+
+    facts = make_facts(A, "2025-S1")
+    run(engine, "r", A, "2025-S1", facts=facts)
+    with engine.connect() as conn:
+        whole = {t: database.select_rows(conn, t) for t in FACT_TABLES + DIMENSION_TABLES}
+    assert str(whole["fact_appraisal"]["rank_in_unit"].dtype) == "Int64"
+    assert whole["fact_appraisal"]["rank_in_unit"].isna().sum() == 1
+    monkeypatch.setattr(database, "READ_CHUNK_ROWS", 1)
+    with engine.connect() as conn:
+        for table, frame in whole.items():
+            assert len(frame) > 0, table
+            pd.testing.assert_frame_equal(database.select_rows(conn, table), frame, obj=table)
