@@ -35,7 +35,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -665,6 +665,8 @@ def write_pages(data: ReportData, reports_dir: str | Path,
     outputs: dict[str, str] = {}
     if agency_workbook:
         outputs["workbook"] = str(workbook_path(reports, data.agency_code, data.period.id))
+    share_done: Callable[[], object] | None = None
+    waited = False
     try:
         (scratch / OPD_FOLDER).mkdir()
         (scratch / SHARE_CLAIMS).mkdir()
@@ -682,11 +684,14 @@ def write_pages(data: ReportData, reports_dir: str | Path,
         write_shared(data, reports, scratch, agency_workbook=agency_workbook, env=env)
         timings["opd_pages_and_workbooks"] = time.perf_counter() - started
         started = time.perf_counter()
+        waited = True
         share_done()
         timings["second_process_wait"] = time.perf_counter() - started
         shutil.rmtree(scratch / SHARE_CLAIMS)
         _swap_in(reports, scratch, folder)
-    except BaseException:
+    except BaseException as error:
+        if share_done is not None and not waited and isinstance(error, Exception):
+            _stop_share(scratch, share_done)
         shutil.rmtree(scratch, ignore_errors=True)
         raise
     # The one-page report's old name: the index again, its links pointing into the folder.
@@ -696,6 +701,15 @@ def write_pages(data: ReportData, reports_dir: str | Path,
     partial.replace(copy)
     return {"report": str(copy), "report_index": str(folder / INDEX_NAME),
             "report_folder": str(folder), **outputs}
+
+
+def _stop_share(scratch: Path, share_done: Callable[[], object]) -> None:
+    """This process failed while a second process still takes jobs: with the claims gone its
+    next claim fails, so it stops after its current job, and it is waited for, so that nothing
+    it writes lands in the scratch folder after the folder is removed."""
+    shutil.rmtree(scratch / SHARE_CLAIMS, ignore_errors=True)
+    with suppress(Exception):  # its failure is the expected one; this process's is raised
+        share_done()
 
 
 def write_report(data: ReportData, reports_dir: str | Path) -> Path:

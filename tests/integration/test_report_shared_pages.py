@@ -100,3 +100,44 @@ def test_the_index_rendered_once_equals_the_index_rendered_for_each_place(data, 
     assert f'href="{stem}/opd/' in copy and 'href="opd/' in index
     assert re.search(rf'href="{stem}_hasil\.xlsx"', copy)
     assert re.search(rf'href="\.\./{stem}_hasil\.xlsx"', index)
+
+
+def test_a_run_that_fails_stops_the_share_before_removing_its_folder(data, tmp_path,
+                                                                     monkeypatch):
+    """The run fails while the second process still takes jobs (here a thread): the second
+    stops after its current job and is waited for, so nothing it writes lands in the scratch
+    folder after the run removed it."""
+    import threading
+
+    finished = threading.Event()
+    failures: list[BaseException] = []
+
+    def share(data, reports: Path, scratch: Path):
+        def second() -> None:
+            try:
+                report.write_shared(data, reports, scratch, agency_workbook=True,
+                                    from_last=True)
+            except BaseException as error:  # noqa: BLE001 - what the second process raised
+                failures.append(error)
+            finally:
+                finished.set()
+        thread = threading.Thread(target=second)
+        thread.start()
+
+        def done() -> None:
+            thread.join()
+            if failures:
+                raise failures[0]
+        return done
+
+    def index_fails(*args, **kwargs):
+        raise RuntimeError("the index could not be placed")
+
+    monkeypatch.setattr(report, "_placed", index_fails)
+    reports = tmp_path / "reports"
+    with pytest.raises(RuntimeError, match="index could not be placed"):
+        report.write_pages(data, reports, agency_workbook=True, share=share)
+    assert finished.is_set()
+    assert isinstance(failures[0], FileNotFoundError)  # its next claim found no claims
+    assert not [p for p in reports.iterdir() if p.name.startswith(".")]
+    assert not (reports / report.output_stem(AGENCY, PERIOD)).exists()
