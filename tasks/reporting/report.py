@@ -31,6 +31,7 @@ import logging
 import os
 import pickle
 import re
+import secrets
 import shutil
 import time
 import uuid
@@ -313,20 +314,23 @@ def load_publication_ahead(engine: Engine, agency_code: str, period_id: str,
     """The report's data and calibration from `write_publication_ahead`'s file, with the run
     row read now; None when the file is not of the agency-period's current publication."""
     period = Period.parse(period_id)
-    with path.open("rb") as file:
-        # Written by this run's own check step into its own work folder.
-        header = pickle.load(file)  # noqa: S301
-        with snapshot(engine) as conn:
-            run = publishing_run(conn, agency_code, period.id)
-        if header != {"agency_code": agency_code, "period_id": period.id,
-                      "run_id": run["run_id"]}:
-            return None
-        tables: dict[str, Any] = {}
-        while True:
-            name, value = pickle.load(file)  # noqa: S301
-            if name == "calibration":
-                break
-            tables[name] = value
+    with snapshot(engine) as conn:
+        run = publishing_run(conn, agency_code, period.id)
+    tables: dict[str, Any] = {}
+    try:
+        with path.open("rb") as file:
+            # Written by this run's own check step into its own work folder.
+            header = pickle.load(file)  # noqa: S301
+            if header != {"agency_code": agency_code, "period_id": period.id,
+                          "run_id": run["run_id"]}:
+                return None
+            while True:
+                name, value = pickle.load(file)  # noqa: S301
+                if name == "calibration":
+                    break
+                tables[name] = value
+    except (EOFError, pickle.UnpicklingError, ValueError, TypeError):
+        return None  # cut short (a full disk, say): the report reads the warehouse itself
     data = assemble_report_data(agency_code=agency_code, period=period, run=run, **tables)
     return data, value
 
@@ -445,9 +449,11 @@ class Links:
 
 
 # A link's target in a page rendered once for two places (`_placed`): a path never holds NUL,
-# and validated source text never reaches a page with one (sources.md: no control character).
-_MARK = "\x00kinerja-link:"
-_MARKED = re.compile("\x00kinerja-link:([^\x00]*)\x00")
+# validated source text never reaches a page with one (sources.md: no control character), and
+# the mark carries a number drawn when the process starts, so that no text written before it (a
+# warehouse edited by hand, say) can pass for a link.
+_MARK = f"\x00kinerja-link-{secrets.token_hex(16)}:"
+_MARKED = re.compile(re.escape(_MARK) + "([^\x00]*)\x00")
 
 
 @dataclass(frozen=True)

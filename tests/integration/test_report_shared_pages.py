@@ -100,6 +100,9 @@ def test_the_index_rendered_once_equals_the_index_rendered_for_each_place(data, 
     assert f'href="{stem}/opd/' in copy and 'href="opd/' in index
     assert re.search(rf'href="{stem}_hasil\.xlsx"', copy)
     assert re.search(rf'href="\.\./{stem}_hasil\.xlsx"', index)
+    # Text shaped like a mark, without this process's number, stays text.
+    forged = "a\x00kinerja-link:/etc/passwd\x00 b\x00kinerja-link-0123:/etc\x00"
+    assert report._placed(forged, report._links(data, tmp_path)) == forged
 
 
 def test_a_run_that_fails_stops_the_share_before_removing_its_folder(data, tmp_path,

@@ -94,6 +94,9 @@ def test_opd_workbooks_in_a_second_process_equal_those_written_here(
         if isinstance(frame, pd.DataFrame):
             pd.testing.assert_frame_equal(getattr(read_then, name), frame, obj=name)
     assert read_then.run == read_now.run and read_then.quality == read_now.quality
+    cut = tmp_path / "cut.pickle"  # cut short, as by a full disk: not used
+    cut.write_bytes(ahead.read_bytes()[: ahead.stat().st_size // 2])
+    assert report.load_publication_ahead(engine, AGENCY, PERIOD, cut) is None
     with engine.begin() as conn:  # another run's file, say, left behind: not used
         conn.execute(sa.text("UPDATE pipeline_run SET run_id = 'another' WHERE run_id = :r"),
                      {"r": read_now.run["run_id"]})

@@ -135,27 +135,23 @@ def test_broken_configuration_names_the_problem(tmp_path, text, message):
     assert message in str(raised.value)
 
 
-def test_attendance_partition_rows_from_the_file_and_the_environment(tmp_path, monkeypatch):
-    monkeypatch.delenv("KINERJA_ATTENDANCE_PARTITION_ROWS", raising=False)
-    assert load_settings(tmp_path).attendance_partition_rows == 1_000_000
-    write(tmp_path, "kinerja.toml", "attendance_partition_rows = 250000\n")
-    assert load_settings(tmp_path).attendance_partition_rows == 250_000
-    monkeypatch.setenv("KINERJA_ATTENDANCE_PARTITION_ROWS", "5000")
-    assert load_settings(tmp_path).attendance_partition_rows == 5000
-    for value, message in (("0", "must be at least 1"), ("many", "must be a whole number")):
-        monkeypatch.setenv("KINERJA_ATTENDANCE_PARTITION_ROWS", value)
-        with pytest.raises(ConfigError, match=message):
-            load_settings(tmp_path)
-
-
-def test_parallel_from_employees_from_the_file_and_the_environment(tmp_path, monkeypatch):
-    monkeypatch.delenv("KINERJA_PARALLEL_FROM_EMPLOYEES", raising=False)
-    assert load_settings(tmp_path).parallel_from_employees == 40_000
-    write(tmp_path, "kinerja.toml", "parallel_from_employees = 0\n")
-    assert load_settings(tmp_path).parallel_from_employees == 0  # always
-    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", "250000")
-    assert load_settings(tmp_path).parallel_from_employees == 250_000
-    for value, message in (("-1", "must be at least 0"), ("1.5", "must be a whole number")):
-        monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", value)
+@pytest.mark.parametrize("key, default, in_file, in_env, wrong", [
+    ("attendance_partition_rows", 1_000_000, 250_000, 5000,
+     (("0", "must be at least 1"), ("many", "must be a whole number"))),
+    ("parallel_from_employees", 40_000, 0, 250_000,  # 0: always
+     (("-1", "must be at least 0"), ("1.5", "must be a whole number"))),
+])
+def test_whole_number_settings_from_the_file_and_the_environment(tmp_path, monkeypatch, key,
+                                                                 default, in_file, in_env,
+                                                                 wrong):
+    env = f"KINERJA_{key.upper()}"
+    monkeypatch.delenv(env, raising=False)
+    assert getattr(load_settings(tmp_path), key) == default
+    write(tmp_path, "kinerja.toml", f"{key} = {in_file}\n")
+    assert getattr(load_settings(tmp_path), key) == in_file
+    monkeypatch.setenv(env, str(in_env))
+    assert getattr(load_settings(tmp_path), key) == in_env
+    for value, message in wrong:
+        monkeypatch.setenv(env, value)
         with pytest.raises(ConfigError, match=message):
             load_settings(tmp_path)
