@@ -34,4 +34,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) landing reports warehouse.db warehouse.db.run-locks kinerja.toml .kinerja
+	rm -rf $(VENV) landing reports warehouse.db warehouse.db.run-locks .kinerja
