@@ -141,11 +141,12 @@ def semester_appraisal(
         }
         clock.lap("record-validation")
         employees = next(s["rows_accepted"] for s in summaries if s["dataset"] == "employees")
+        attendance = steps.score_attendance(period.id, loaded_policy, work_root, employees)
         # Great Expectations imported in the second process while this one scores and publishes.
         parallel.prepare(employees, steps.prepare_quality_check)
         steps.load_earlier_periods(url, agency_code, period.id, work_root)
         predikat_counts = steps.score(agency_code, period.id, loaded_policy, work_root)
-        clock.lap("score")
+        clock.lap("score", [attendance["timing"]])
         faults.point("run.scored")
         name = steps.publish(url, run_id, agency_code, name, period.id, work_root, counts,
                              lock.token())
@@ -257,6 +258,8 @@ def dry_run_appraisal(url: str, agency_code: str, period_id: str, landing_root: 
                   for key in ("rows_read", "rows_accepted", "rows_quarantined")}
         steps.load_earlier_periods(url, agency_code, period.id, work_root, dry_run=True,
                                    preview_root=preview_root)
+        # No second process for a dry run's scoring: one started for it would cost more.
+        steps.score_attendance(period.id, policy, work_root)
         predikat_counts = steps.score(agency_code, period.id, policy, work_root)
         preview = steps.preview(url, agency_code, period.id, work_root, summaries, preview_root)
     except Exception as error:

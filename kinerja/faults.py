@@ -48,6 +48,7 @@ POINTS = (
 # which is where the fault-injection tests go through `POINTS`.
 SECOND_PROCESS_POINTS = (
     "validate.second_block",  # the second process has written its first block of attendance
+    "score.second_partition",  # the second process has written a partition's attendance figures
     "report.opd_workbooks",   # the report's second process, before its OPD workbooks
 )
 

@@ -30,7 +30,8 @@ from kinerja.redact import one_line
 from schemas.outputs import FACT_TABLES
 from schemas.sources import DATASETS, REFERENCE_DATASETS, ValidationContext
 from tasks import second_process as parallel
-from tasks.score import ScoringInputs, attendance_figures, score_period
+from tasks.attendance_share import FigureParts, gathered, score_partitions, second_share
+from tasks.score import ScoringInputs, score_period
 from tasks.sources.extract import DatasetError, survey_dataset
 from tasks.sources.partition import (
     PARTITIONED_DATASETS,
@@ -38,7 +39,6 @@ from tasks.sources.partition import (
     SecondHalf,
     SecondProcess,
     SplitPlan,
-    partition_of,
     validate_partitioned,
     validate_second_half,
 )
@@ -358,28 +358,97 @@ def preview(warehouse_url: str, agency_code: str, period_id: str, work_root: str
     }
 
 
+FIGURES = ("scored", "attendance_figures")  # in the work folder: `score_attendance`'s output
+
+
+@task(name="score-attendance", cache_policy=NONE, **resilient("score-attendance"))
+def score_attendance(period_id: str, policy: Policy, work_root: str,
+                     employees: int = 0) -> dict[str, Any]:
+    """Attendance's figures (`tasks.score.attendance_figures`), one partition at a time, each
+    against the employees of its partition (every employee's rows are in his own partition:
+    tasks/sources/partition.py), staged for `score`. A large agency's partitions are shared
+    with the run's second process (tasks/attendance_share.py). Returns the number of
+    partitions, those the second process scored (`elsewhere`) and its wall time and peak
+    memory (`timing`, None without a second process)."""
+    work = WorkFolder(work_root)
+    period = Period.parse(period_id)
+    staff = work.read("accepted", "employees")
+    calendar = work.read("accepted", "calendar")
+    attendance = work.partitions("accepted", "attendance")
+    parts = FigureParts(work.root / "figures")
+    shared: dict[str, Any] = {"elsewhere": [], "timing": None}
+    with parallel.second_process(employees) as runner:
+        if runner is None:
+            own = dict(score_partitions(attendance, staff, calendar, period, policy,
+                                        take=lambda _: True))
+        else:
+            parts.start()
+            elsewhere = _attendance_elsewhere(runner, period_id, policy, work_root, parts,
+                                              attendance.count)
+            try:
+                own = dict(score_partitions(attendance, staff, calendar, period, policy,
+                                            take=parts.claims.take))
+            finally:
+                # On a failure here, the second process stops after its current partition.
+                parts.claims.take_all(attendance.count)
+                shared = _share_ended(elsewhere)
+    figures = gathered(attendance, staff, calendar, period, policy, own,
+                       None if runner is None else parts)
+    work.write(*FIGURES, figures)
+    shutil.rmtree(parts.folder, ignore_errors=True)
+    return {"partitions": attendance.count, **shared}
+
+
+def _attendance_elsewhere(runner: Any, period_id: str, policy: Policy, work_root: str,
+                          parts: FigureParts, partitions: int) -> Any:
+    """`score_attendance_elsewhere` submitted to the second process (`parts` and `partitions`
+    are for tests/two_processes.py, which waits here for its first partition)."""
+    return runner.submit(score_attendance_elsewhere, {
+        "period_id": period_id, "policy": policy, "work_root": work_root})
+
+
+def _share_ended(future: Any) -> dict[str, Any]:
+    """Waits for the second process's share of attendance: the partitions it scored and its
+    timing. If it failed, a warning and none: they are scored here (`gathered`)."""
+    try:
+        result = future.result()
+    except Exception as error:
+        get_run_logger().warning("the second process could not score its share of attendance "
+                                 "(%s); this process scores it", one_line(error))
+        return {"elsewhere": [], "timing": None}
+    return {"elsewhere": result["partitions"], "timing": result["timing"]}
+
+
+@task(name="score-attendance-share", cache_policy=NONE)
+def score_attendance_elsewhere(period_id: str, policy: Policy,
+                               work_root: str) -> dict[str, Any]:
+    """The second process's share of `score_attendance`: partitions from the last back, each
+    written to the work folder as it is scored (`attendance_share.second_share`)."""
+    work = WorkFolder(work_root)
+    with timings.measure() as figures:
+        done = second_share(work.partitions("accepted", "attendance"),
+                            work.read("accepted", "employees"), work.read("accepted", "calendar"),
+                            Period.parse(period_id), policy, FigureParts(work.root / "figures"),
+                            after_each=lambda: faults.point("score.second_partition"))
+    release_memory()  # the process goes on to the check
+    return {"partitions": done, "timing": {"step": "score attendance, second process",
+                                           **figures}}
+
+
 @task(name="score", cache_policy=NONE, **resilient("score"))
 def score(agency_code: str, period_id: str, policy: Policy, work_root: str) -> dict[str, int]:
-    """The run's policy (loaded once by the flow) over the staged frames; returns the predikat
-    counts. Attendance
-    is scored one partition at a time, each against the employees of its partition: every
-    employee's rows are in his own partition (tasks/sources/partition.py)."""
+    """The run's policy (loaded once by the flow) over the staged frames and the attendance
+    figures of `score_attendance`; returns the predikat counts."""
     work = WorkFolder(work_root)
     period = Period.parse(period_id)
     frames = {name: work.read("accepted", name) for name in DATASETS
               if name not in PARTITIONED_DATASETS}
-    attendance = work.partitions("accepted", "attendance")
-    owner = partition_of(frames["employees"]["nip"], attendance.count)
-    figures = pd.concat(
-        [attendance_figures(frames["employees"][owner == index], attendance.read(index), period,
-                            frames["calendar"], policy)
-         for index in range(attendance.count)], ignore_index=True)
     inputs = ScoringInputs(
         agency_code=agency_code,
         period=period,
         **frames,
         attendance=pd.DataFrame(),
-        attendance_figures=figures,
+        attendance_figures=work.read(*FIGURES),
         prior_absent_days=work.read("prior", "absent_days"),
         prior_predikat=work.read("prior", "predikat"),
     )

@@ -43,6 +43,7 @@ TIMEOUTS_S: dict[str, float] = {
     "validate": 3600,
     "record-validation": 1800,
     "load-earlier-periods": 1800,
+    "score-attendance": 3600,
     "score": 3600,
     "publish": 3600,
     "close-failed-run": 300,

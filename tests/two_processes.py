@@ -1,9 +1,11 @@
-"""Attendance read by two processes (tasks/sources/partition.py, tasks/second_process.py) in a
-test: on data this small this process would be done before the second one had imported the
-pipeline, and the second would take nothing."""
+"""Attendance read and scored by two processes (tasks/sources/partition.py,
+tasks/attendance_share.py, tasks/second_process.py) in a test: on data this small this
+process would be done before the second one had imported the pipeline, and the second would
+take nothing."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,3 +42,34 @@ def second_process_takes_blocks(monkeypatch: pytest.MonkeyPatch) -> list[SplitPl
 
     monkeypatch.setattr(steps, "_second_half", waiting)
     return plans
+
+
+def second_process_takes_partitions(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """As `second_process_takes_blocks`, for attendance's figures (tasks/attendance_share.py):
+    this process waits until the second one has taken its first partition (the last one).
+    Returns the partitions the second process scored, per `score_attendance`."""
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", "0")
+    submit = steps._attendance_elsewhere
+    scored: list[list[int]] = []
+
+    def started(runner: Any, *args: Any) -> Any:
+        parts, partitions = args[-2], args[-1]
+        running = submit(runner, *args)
+        ended = threading.Event()
+        running.add_done_callback(lambda _: ended.set())
+        deadline = time.monotonic() + STARTING_S
+        while not (parts.claims.path(partitions - 1).exists() or ended.is_set()):
+            assert time.monotonic() < deadline, "the second process did not start"
+            time.sleep(0.01)
+        return running
+
+    ended = steps._share_ended
+
+    def recorded(future: Any) -> dict[str, Any]:
+        shared = ended(future)
+        scored.append(shared["elsewhere"])
+        return shared
+
+    monkeypatch.setattr(steps, "_attendance_elsewhere", started)
+    monkeypatch.setattr(steps, "_share_ended", recorded)
+    return scored

@@ -54,14 +54,15 @@ def test_opd_workbooks_in_a_second_process_equal_those_written_here(
                                return_state=True)
     assert state.is_completed()
     flow_run_id = str(state.state_details.flow_run_id)
-    for name in ("start-second-process", "prepare-check", "quality-check", "prepare-report",
-                 "opd-workbooks"):  # the child's task runs
+    for name in ("start-second-process", "score-attendance-share", "prepare-check",
+                 "quality-check", "prepare-report", "opd-workbooks"):  # the child's task runs
         runs = asyncio.run(_task_runs(flow_run_id, name))
         assert [r.state.type.value for r in runs] == ["COMPLETED"], name
     summary = state.result()
     assert summary["quality_status"] == "passed"
     parts = {step["step"]: [p["step"] for p in step.get("parts", [])]
              for step in summary["timings"]}
+    assert parts["score"] == ["score attendance, second process"]
     assert parts["check"] == ["check, second process"]
     assert parts["report"] == ["report OPD workbooks, second process"]
 

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -46,7 +47,7 @@ from tasks.sources.partition import (
 from tasks.sources.validate import context_after, validate_dataset
 from tests.landing import FILES, NIP_A, NIP_B, NIP_C, write_period
 from tests.reliability.test_properties_scoring import BASE, scoring_inputs
-from tests.two_processes import second_process_takes_blocks
+from tests.two_processes import second_process_takes_blocks, second_process_takes_partitions
 from tests.unit.test_score_support import POLICY
 
 AGENCY = "3374"
@@ -77,6 +78,7 @@ def partitioned(folder: Path, work_root: Path, rows: int) -> tuple[list[dict], s
         empty = ScoringInputs(AGENCY, PERIOD, *[pd.DataFrame()] * 8)
         work.write("prior", "absent_days", empty.prior_absent_days)
         work.write("prior", "predikat", empty.prior_predikat)
+        steps.score_attendance.fn(PERIOD.id, load_policy(POLICY_NAME), str(work_root))
         steps.score.fn(AGENCY, PERIOD.id, load_policy(POLICY_NAME), str(work_root))
     return summaries, work
 
@@ -231,7 +233,9 @@ def test_two_halves_equal_one_process_wherever_they_meet(generated, tmp_path):
 
 @pytest.fixture
 def two_processes(prefect_harness, monkeypatch):
-    return second_process_takes_blocks(monkeypatch)
+    """Both processes take part: attendance's blocks, then its partitions' figures."""
+    return SimpleNamespace(plans=second_process_takes_blocks(monkeypatch),
+                           scored=second_process_takes_partitions(monkeypatch))
 
 
 def test_a_second_process_gives_what_one_gives(generated, tmp_path, two_processes, monkeypatch):
@@ -242,8 +246,10 @@ def test_a_second_process_gives_what_one_gives(generated, tmp_path, two_processe
     one_summaries, one = partitioned(generated, tmp_path / "one", rows)
 
     split = two.partitions("accepted", "attendance")
-    assert len(two_processes) == 1
+    assert len(two_processes.plans) == 1
     assert split.blocks and 0 not in split.blocks  # both processes read a part
+    [scored] = two_processes.scored  # and both scored a part
+    assert scored and 0 not in scored and scored == sorted(scored, reverse=True)
     assert one.partitions("accepted", "attendance").blocks == []
     assert_same_partitions(split, one.partitions("accepted", "attendance"))
     for name, two_summary, one_summary in zip(VALIDATION_ORDER, two_summaries, one_summaries,
@@ -297,6 +303,61 @@ def test_a_killed_second_process_leaves_its_part_to_this_one(generated, tmp_path
     attendance = VALIDATION_ORDER.index("attendance")
     assert ({k: v for k, v in two_summaries[attendance].items() if k != "timing"}
             == {k: v for k, v in one_summaries[attendance].items() if k != "timing"})
+
+
+@pytest.mark.parametrize("action", ["raise", "kill"])
+def test_a_second_process_failing_while_scoring_leaves_its_part_to_this_one(
+        generated, tmp_path, two_processes, monkeypatch, action):
+    # It fails (an error, or killed as the OOM killer would) once it has written its first
+    # partition's figures: its partitions without figures are scored here, and the facts are
+    # still one process's.
+    reference, _ = whole(generated)
+    rows = len(reference["attendance"].accepted) // 6
+    marker = tmp_path / "failed"
+    monkeypatch.setenv("KINERJA_FAULT_POINT", f"score.second_partition:{action}")
+    monkeypatch.setenv("KINERJA_FAULT_MARKER", str(marker))
+    monkeypatch.setenv("KINERJA_TASK_RETRIES", "0")
+    _, two = partitioned(generated, tmp_path / "two", rows)
+    monkeypatch.delenv("KINERJA_FAULT_POINT")
+    point, pid = marker.read_text().split()
+    assert point == "score.second_partition" and int(pid) != os.getpid()  # in the other one
+    assert two_processes.scored == [[]]  # nothing of it counted, though one file was written
+    assert not (two.root / "figures").exists()
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", str(10**9))
+    _, one = partitioned(generated, tmp_path / "one", rows)
+    for table in FACT_TABLES:
+        pd.testing.assert_frame_equal(two.read("facts", table), one.read("facts", table),
+                                      check_exact=True)
+
+
+def test_figures_shared_at_every_meeting_point_are_one_process_s(generated, tmp_path):
+    # In one process: this one takes the first `meet` partitions, the "other" the rest from
+    # the last back; and a partition the other claimed but never wrote (it died) is scored
+    # here. Every way, the figures are those of all partitions scored at once.
+    from tasks.attendance_share import FigureParts, gathered, score_partitions, second_share
+
+    reference, _ = whole(generated)
+    _, work = partitioned(generated, tmp_path / "one", len(reference["attendance"].accepted) // 5)
+    attendance = work.partitions("accepted", "attendance")
+    staff, calendar = work.read("accepted", "employees"), work.read("accepted", "calendar")
+    policy = load_policy(POLICY_NAME)
+    expected = work.read(*steps.FIGURES)
+    assert attendance.count >= 5 and len(expected) == len(staff)
+    parts = FigureParts(tmp_path / "figures")
+    for meet in range(attendance.count + 1):
+        for died in (None, meet):
+            parts.start()
+            own = dict(score_partitions(attendance, staff, calendar, PERIOD, policy,
+                                        take=lambda i, meet=meet: i < meet
+                                        and parts.claims.take(i)))
+            if died is not None and died < attendance.count:
+                assert parts.claims.take(died)  # claimed, never written
+            done = second_share(attendance, staff, calendar, PERIOD, policy, parts)
+            assert sorted(own) == list(range(meet))
+            stop = meet + (died is not None and died < attendance.count)
+            assert done == list(range(attendance.count - 1, stop - 1, -1))
+            figures = gathered(attendance, staff, calendar, PERIOD, policy, own, parts)
+            pd.testing.assert_frame_equal(figures, expected, check_exact=True)
 
 
 def test_blocks_cut_files_in_order_by_size():

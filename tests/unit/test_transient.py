@@ -115,7 +115,8 @@ def test_retry_condition_reads_the_failed_state():
 
 def test_tasks_that_touch_databases_or_files_retry_with_backoff_and_time_out():
     for task in (steps.prepare_warehouse, steps.open_run, steps.validate_source,
-                 steps.record_validation, steps.load_earlier_periods, steps.score,
+                 steps.record_validation, steps.load_earlier_periods, steps.score_attendance,
+                 steps.score,
                  steps.publish, steps.close_failed_run):
         assert task.retries == transient.DEFAULT_RETRIES, task.name
         assert task.retry_delay_seconds == [30.0, 60.0, 120.0], task.name
