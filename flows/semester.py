@@ -159,15 +159,16 @@ def semester_appraisal(
         outputs = steps.check_quality(url, agency_code, period.id, reports_dir, loaded_policy,
                                       employees, work_root)
         clock.lap("check", [outputs.pop("timing", None)])
-        # The second process ends with the check: it holds Great Expectations (about 200 MB),
-        # which the report does not need; the report starts a fresh one if it needs one.
-        processes.close()
+        # The check's second process ends: it holds Great Expectations (about 200 MB), which
+        # the report does not need. The report's, started during the check, takes its place.
+        parallel.retire()
         # What validation, scoring and the check freed is still held by pyarrow's pool and
         # malloc: handed back first, the report's own memory does not stack on it (at 100,000
         # employees the report was the run's peak by that much).
         release_memory()
         reports = steps.write_reports(url, agency_code, period.id, reports_dir, work_root,
                                       loaded_policy, employees)
+        processes.close()
         clock.lap("report", [reports.pop("timing", None)])
         outputs.update(reports)
         faults.point("run.reported")

@@ -8,11 +8,13 @@ split its work in two submits one half, as a Prefect task, to a one-process
 a task run of its own (its logs and state are Prefect's, as any task's), and gets its inputs by
 value or by path: nothing is shared but the work folder and the reports folder.
 
-The flow opens `for_the_run()` around its steps up to the quality check: every step that asks
-shares one process there, started on first use, so that the start and the imports are paid
-once, and the flow has Great Expectations imported there ahead of the check (`prepare`) while
-it scores and publishes. A step called outside such a block (the report, which needs no Great
-Expectations and its 200 MB) opens a process of its own.
+The flow opens `for_the_run()` around its steps: every step that asks shares one process
+there, started on first use, so that the start and the imports are paid once, and the flow has
+Great Expectations imported there ahead of the check (`prepare`) while it scores and publishes.
+The report needs no Great Expectations and its 200 MB: the check starts the report's process
+(`prepare_next`) once this one has nothing left to do but wait for the check, and the flow
+ends the check's (`retire`) after it. A step called outside such a block (`kinerja check`'s
+report, a dry run) opens a process of its own.
 
 Not used (`second_process` yields None, and the step does both halves itself) when:
 - the agency is smaller than `parallel_from_employees` (setting; KINERJA_PARALLEL_FROM_EMPLOYEES):
@@ -98,12 +100,28 @@ def _runner() -> Iterator[Any]:
 
 
 class _Shared:
-    """The run's second process, started on first use (from any of the run's threads)."""
+    """The run's second process, started on first use (from any of the run's threads), and the
+    next one, started ahead (`start_next`) to take its place when it ends (`retire`)."""
 
     def __init__(self) -> None:
         self._stack = ExitStack()
         self._lock = threading.Lock()
         self._runner: Any | None = None
+        self._next: tuple[ExitStack, Any] | None = None
+        # Per runner (kept, so that its id is not another's), the tasks submitted through
+        # `started`.
+        self._started: dict[int, tuple[Any, set[str]]] = {}
+
+    def started(self, runner: Any, task: Any, parameters: dict[str, Any]) -> bool:
+        """Submit `task` to `runner`, unless it was submitted there through here already;
+        whether it was (False: submitted now)."""
+        with self._lock:
+            _, names = self._started.setdefault(id(runner), (runner, set()))
+            if task.name in names:
+                return True
+            names.add(task.name)
+        runner.submit(task, parameters)
+        return False
 
     def runner(self) -> Any:
         with self._lock:
@@ -121,10 +139,34 @@ class _Shared:
             self._runner._cached_context = None
             return self._runner
 
-    def close(self) -> None:
+    def start_next(self) -> Any:
+        """The next process's runner, started now if it is not yet."""
+        with self._lock:
+            if self._next is None:
+                stack = ExitStack()
+                self._next = (stack, stack.enter_context(_runner()))
+            runner = self._next[1]
+            runner._cached_context = None  # as in `runner`
+            return runner
+
+    def retire(self) -> None:
+        """The current process ends; the next one, if started, is the run's from now on."""
         with self._lock:
             self._stack.close()
-            self._runner = None
+            self._stack, self._runner = ExitStack(), None
+            if self._next is not None:
+                self._stack, self._runner = self._next
+                self._next = None
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._stack.close()
+            finally:
+                self._runner = None
+                if self._next is not None:
+                    stack, self._next = self._next[0], None
+                    stack.close()
 
 
 def _broken(runner: Any) -> bool:
@@ -172,12 +214,44 @@ def second_process(employees: int) -> Iterator[Any | None]:
         yield runner
 
 
+def prepare_next(employees: int, task: Any, parameters: dict[str, Any] | None = None) -> bool:
+    """Start the run's next second process now, and `task` in it, while the current one is
+    still busy (say, the report's imports while the check runs): it becomes the run's at
+    `retire`. Whether it was started: not outside `for_the_run`, nor where the run would not
+    use a second process."""
+    shared = _SHARED.get()
+    if shared is None or not wanted(employees):
+        return False
+    shared.started(shared.start_next(), task, parameters or {})
+    return True
+
+
+def submit_once(runner: Any, task: Any, parameters: dict[str, Any] | None = None) -> None:
+    """`runner.submit(task, parameters)`, unless the run started `task` on that runner ahead
+    (`prepare`, `prepare_next`): a step that prepares its own process when it runs alone (the
+    report of `kinerja check`) does not prepare it twice in a run."""
+    shared = _SHARED.get()
+    if shared is None:
+        runner.submit(task, parameters or {})
+    else:
+        shared.started(runner, task, parameters or {})
+
+
+def retire() -> None:
+    """End the run's current second process (say, the check's, which holds Great Expectations)
+    and use the next one, if `prepare_next` started it, from now on."""
+    shared = _SHARED.get()
+    if shared is not None:
+        shared.retire()
+
+
 def prepare(employees: int, task: Any, parameters: dict[str, Any] | None = None) -> None:
     """Start `task` in the run's second process without waiting for it (say, importing what
     the next step needs there, while this process works on something else). Nothing happens
     outside `for_the_run`, or where the run would not use a second process."""
-    if _SHARED.get() is None:
+    shared = _SHARED.get()
+    if shared is None:
         return
     with second_process(employees) as runner:
         if runner is not None:
-            runner.submit(task, parameters or {})
+            shared.started(runner, task, parameters or {})

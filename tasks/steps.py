@@ -512,7 +512,8 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
     large agency's check runs in the run's second process, where `prepare_quality_check` had
     Great Expectations imported while this one published (tasks/second_process.py); its wall
     time and peak memory there are returned under `timing`. Meanwhile this process reads what
-    the report needs into the run's work folder (`read_report_ahead`)."""
+    the report needs into the run's work folder (`read_report_ahead`), then starts the
+    report's process (`second_process.prepare_next`)."""
     timing = None
     with parallel.second_process(employees) as runner:
         if runner is None:
@@ -523,6 +524,8 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
                 "period_id": period_id, "reports_dir": reports_dir, "policy": policy})
             if work_root is not None and policy is not None:
                 read_report_ahead(warehouse_url, agency_code, period_id, work_root, policy)
+                # The report's process starts now, on the core this one would leave idle.
+                parallel.prepare_next(employees, prepare_report_share)
             result = checked.result()
             timing = result.pop("timing")
     return {"quality_status": result["status"], "quality_failed": result["failed"],
@@ -605,8 +608,9 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
         runner = None if employees is None else \
             processes.enter_context(parallel.second_process(employees))
         if runner is not None:
-            # Started now, its start and imports overlap this process's reading.
-            runner.submit(prepare_report_share, {})
+            # Started now (unless the run's check started it), its start and imports overlap
+            # this process's reading.
+            parallel.submit_once(runner, prepare_report_share)
         ahead = load_publication_ahead(engine, agency_code, period_id, read_ahead) \
             if read_ahead is not None and read_ahead.exists() else None
         if ahead is not None:

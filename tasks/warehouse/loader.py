@@ -185,11 +185,13 @@ def _naive_timestamps(series: pd.Series) -> pd.Series:
     return stamps
 
 
-def _texts(series: pd.Series) -> pd.Series:
+def _texts(series: pd.Series) -> np.ndarray:
     """Text values as str objects (missing as None); dicts and lists become JSON."""
     if isinstance(series.dtype, pd.StringDtype):
-        return pd.Series(series.to_numpy(dtype=object, na_value=None), index=series.index)
-    return series.astype(object).map(_text_value, na_action="ignore").where(series.notna(), None)
+        # An array, not a Series: pandas would infer its strings back to Arrow.
+        return series.to_numpy(dtype=object, na_value=None)
+    texts = series.astype(object).map(_text_value, na_action="ignore")
+    return texts.where(series.notna(), None).to_numpy(dtype=object)
 
 
 def _text_value(value: Any) -> str:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from prefect import flow, task
 
 from flows.semester import semester_appraisal
 from kinerja import faults
@@ -155,3 +157,57 @@ def test_the_employees_expected_before_validation(tmp_path):
     assert steps.employees_expected(str(tmp_path / "nowhere")) == 0
     (folder / "employees.csv").rename(folder / "employees.xlsx")
     assert steps.employees_expected(str(folder)) == 0
+
+
+@task(name="process-id")
+def _process_id(path: str | None = None) -> int:
+    """This process's id, also appended to `path` when given."""
+    if path is not None:
+        with open(path, "a", encoding="ascii") as file:
+            file.write(f"{os.getpid()}\n")
+    return os.getpid()
+
+
+def test_the_next_process_starts_ahead_and_takes_over_at_retire(prefect_harness, tmp_path,
+                                                                 monkeypatch):
+    """The report's process is started during the check (`prepare_next`) while the check's
+    still runs; `retire` ends the check's, and the run's steps then get the report's, where the
+    task started ahead is not submitted again (`submit_once`)."""
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", "0")
+    started = tmp_path / "started"
+
+    @flow
+    def steps_of_a_run() -> tuple[int, int, bool]:
+        with second_process.for_the_run():
+            with second_process.second_process(1) as runner:
+                first = runner.submit(_process_id, {}).result()
+            assert second_process.prepare_next(1, _process_id, {"path": str(started)})
+            deadline = time.monotonic() + 300
+            while not started.exists():  # the next one runs its task ...
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            with second_process.second_process(1) as runner:  # ... while this one is the run's
+                assert runner.submit(_process_id, {}).result() == first
+            second_process.retire()
+            with second_process.second_process(1) as runner:
+                second_process.submit_once(runner, _process_id, {"path": str(started)})
+                after = runner.submit(_process_id, {}).result()
+            ended = not _alive(first)
+        return first, after, ended
+
+    first, after, ended = steps_of_a_run()
+    assert ended and after != first
+    assert started.read_text().split() == [str(after)]  # started once, in the next process
+    assert not _alive(after)  # ended with the run's block
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as file:  # a zombie is not alive
+            return file.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
