@@ -594,9 +594,9 @@ def publication_reports(warehouse_url: str, agency_code: str, period_id: str, re
     has) or else from the landing zone re-read (`kinerja check`). The flow's `report` step and
     `kinerja check` both come here. Given the agency's `employees` (the flow's step), a large
     agency's report is shared with a second process (tasks/second_process.py), which takes the
-    report's jobs from the last back (`report.write_shared`: the agency workbook, the OPD
-    workbooks, the OPD pages) while this one writes the index and takes them from the first
-    on; its wall time and peak memory are added to `timings_elsewhere`. `read_ahead`: the file
+    report's jobs (`report.write_shared`: the agency workbook, the OPD workbooks, the OPD
+    pages, largest first) while this one writes the index and then takes those left; its wall
+    time and peak memory are added to `timings_elsewhere`. `read_ahead`: the file
     of `read_report_ahead`, used if it is there and of the current publication."""
     from tasks.explain.sources import report_calibration
     from tasks.reporting.report import load_publication_ahead, no_share
@@ -667,8 +667,8 @@ def prepare_report_share() -> None:
 def write_report_share(data_file: str, reports: str, scratch: str,
                        agency_workbook: bool) -> dict[str, Any]:
     """The second process's share of a report (`publication_reports`), from the report's data
-    pickled by the step into its own scratch folder: the report's jobs from the last back until
-    it meets the run (`report.write_shared`). Returns how many it did, and the wall time and
+    pickled by the step into its own scratch folder: the report's jobs the run has not taken
+    (`report.write_shared`). Returns how many it did, and the wall time and
     peak memory there (`timing`)."""
     from tasks.reporting.report import write_shared
 
@@ -676,8 +676,7 @@ def write_report_share(data_file: str, reports: str, scratch: str,
     with timings.measure() as figures:
         with open(data_file, "rb") as file:
             data = pickle.load(file)  # noqa: S301 - written by this run's own report step
-        jobs = write_shared(data, reports, scratch, agency_workbook=agency_workbook,
-                            from_last=True)
+        jobs = write_shared(data, reports, scratch, agency_workbook=agency_workbook)
     # No memory handed back: the process ends with the report step.
     return {"jobs": jobs, "timing": {"step": "report OPD workbooks, second process", **figures}}
 

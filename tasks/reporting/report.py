@@ -592,8 +592,8 @@ def report_timings() -> dict[str, float]:
     return {}
 
 
-# Starts a second process's share of a report (tasks/steps.py): `write_shared` from the last
-# job back; returns a function that waits until it is done. Called with the report's data, the
+# Starts a second process's share of a report (tasks/steps.py): `write_shared` there; returns
+# a function that waits until it is done. Called with the report's data, the
 # reports folder and the report's scratch folder.
 ReportShare = Callable[["ReportData", Path, Path], Callable[[], object]]
 SHARE_CLAIMS = ".claims"  # in the scratch folder while two processes share the report's jobs
@@ -604,14 +604,20 @@ def no_share(data: ReportData, reports: Path, scratch: Path) -> Callable[[], obj
     return lambda: None
 
 
+# A shared job's estimated cost, in employees' worth of work: a page's or a workbook's time
+# grows with the employees it covers (about 60 microseconds each at 100,000 employees, for
+# pages and workbooks alike), and each file adds a fixed part worth about 250 employees.
+_FILE_COST = 250
+
+
 def _shared_jobs(data: ReportData, reports: Path, scratch: Path, agency_workbook: bool,
                  env: jinja2.Environment) -> list[Callable[[], object]]:
     """The report's jobs either process may do, numbered alike in both: the OPD workbooks batch
-    by batch (tasks/reporting/workbook.py), each OPD's page, and the agency's workbook. The
-    run takes them from the first, the second process from the last: each starts on large
-    jobs, and they meet among the smallest pages, so neither waits long for the other. (An
-    OPD's page grows with its people: a province's education office can hold a third of them,
-    and its page alone takes seconds.)"""
+    by batch (tasks/reporting/workbook.py), each OPD's page, and the agency's workbook, the
+    largest first (estimated from the employees each covers). Both processes take the next job
+    not yet taken, so each is busy until the jobs run out and the last ones are the smallest:
+    neither waits long for the other. (An OPD's page grows with its people: a province's
+    education office can hold a third of them, and its page alone takes seconds.)"""
     from tasks.reporting import workbook
 
     links = _links(data, reports, opd_page=True)
@@ -620,35 +626,36 @@ def _shared_jobs(data: ReportData, reports: Path, scratch: Path, agency_workbook
         path = scratch / OPD_FOLDER / f"{opd_file(opd['unit_code'])}.html"
         path.write_text(render_page("opd", data, links, opd, env=env), encoding="utf-8")
 
-    jobs: list[Callable[[], object]] = [
-        functools.partial(workbook.write_opd_batch, data, scratch / OPD_FOLDER, batch)
-        for batch in workbook.opd_workbook_batches(data)]
     people = data.employees["opd_code"].value_counts()
-    largest_first = sorted(data.opds.to_dict("records"),
-                           key=lambda opd: -int(people.get(opd["unit_code"], 0)))
-    # Largest at both ends, smallest in the middle.
-    pages = largest_first[0::2] + largest_first[1::2][::-1]
-    jobs += [functools.partial(page, opd) for opd in pages]
+
+    def cost(opds: list[dict[str, Any]]) -> int:
+        return sum(int(people.get(opd["unit_code"], 0)) + _FILE_COST for opd in opds)
+
+    jobs: list[tuple[int, Callable[[], object]]] = [
+        (cost(batch), functools.partial(workbook.write_opd_batch, data, scratch / OPD_FOLDER,
+                                        batch))
+        for batch in workbook.opd_workbook_batches(data)]
+    jobs += [(cost([opd]), functools.partial(page, opd)) for opd in data.opds.to_dict("records")]
     if agency_workbook:
-        jobs.append(functools.partial(workbook.write_workbook, data, reports))
-    return jobs
+        jobs.append((len(data.employees) + _FILE_COST,
+                     functools.partial(workbook.write_workbook, data, reports)))
+    # Stable: jobs of equal cost keep their order, the same in both processes.
+    return [job for _, job in sorted(jobs, key=lambda pair: -pair[0])]
 
 
 def write_shared(data: ReportData, reports: str | Path, scratch: str | Path, *,
-                 agency_workbook: bool, from_last: bool = False,
-                 env: jinja2.Environment | None = None) -> int:
-    """The report's shared jobs (`_shared_jobs`), from the first on (or `from_last` back)
-    until one is found taken: two processes share them (kinerja/claims.py), each from its end,
-    and every job is done exactly once. Returns how many this call did."""
+                 agency_workbook: bool, env: jinja2.Environment | None = None) -> int:
+    """The report's shared jobs (`_shared_jobs`) not yet taken, in their order: two processes
+    share them (kinerja/claims.py), each taking the next job the other has not, and every job
+    is done exactly once. Returns how many this call did."""
     scratch = Path(scratch)
     jobs = _shared_jobs(data, Path(reports), scratch, agency_workbook, env or _environment())
     claims = Claims(scratch / SHARE_CLAIMS, prefix="job")
     done = 0
-    for number in (range(len(jobs) - 1, -1, -1) if from_last else range(len(jobs))):
-        if not claims.take(number):
-            break
-        jobs[number]()
-        done += 1
+    for number, job in enumerate(jobs):
+        if claims.take(number):
+            job()
+            done += 1
     return done
 
 
@@ -657,8 +664,8 @@ def write_pages(data: ReportData, reports_dir: str | Path,
                 share: ReportShare = no_share, agency_workbook: bool = False) -> dict[str, str]:
     """Write the agency report folder (pages and OPD workbooks) and the index copy, and with
     `agency_workbook` the agency's workbook; returns their paths. A second process's `share`
-    is started first: it takes the shared jobs (`write_shared`) from the last back while this
-    one writes the index and then takes them from the first on."""
+    is started first: it takes the shared jobs (`write_shared`) while this one writes the index
+    and then takes those left."""
     from tasks.reporting.workbook import workbook_path
 
     timings = {} if timings is None else timings

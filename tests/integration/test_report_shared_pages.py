@@ -1,8 +1,9 @@
 """A large agency's report is shared by two processes (tasks/steps.py `publication_reports`):
-the second takes the report's jobs (OPD workbooks batch by batch, OPD pages, the agency
-workbook) from the last back, the run from the first on, each claiming a job before doing it
-(kinerja/claims.py). Wherever they meet, the reports are those a single process writes, byte for
-byte. And the index, rendered once for the two places it lies, is the page rendered for each."""
+the report's jobs (OPD workbooks batch by batch, OPD pages, the agency workbook) are ordered
+largest first, and each process takes the next job the other has not taken, claiming it before
+doing it (kinerja/claims.py). Whichever jobs each takes, the reports are those a single process
+writes, byte for byte. And the index, rendered once for the two places it lies, is the page
+rendered for each."""
 
 from __future__ import annotations
 
@@ -31,18 +32,17 @@ def _files(reports: Path) -> dict[str, bytes]:
     return out
 
 
-def _meeting_at(first_of_second: int, jobs: int):
-    """A second process's share as if it had taken the jobs from the last back to
-    `first_of_second` before the run took any: the run's own loop then stops there."""
+def _second_took(taken: set[int], jobs: int):
+    """A second process's share as if it had taken the jobs `taken` before the run took any:
+    the run then takes the others."""
     def share(data, reports: Path, scratch: Path):
         claims = report.Claims(scratch / report.SHARE_CLAIMS, prefix="job")
-        ahead = range(first_of_second)
-        for number in ahead:  # the run's part, held back so that the share stops before it
+        others = [number for number in range(jobs) if number not in taken]
+        for number in others:  # the run's part, held back so that the share leaves it
             assert claims.take(number)
-        done = report.write_shared(data, reports, scratch, agency_workbook=True,
-                                   from_last=True)
-        assert done == jobs - first_of_second
-        for number in ahead:
+        done = report.write_shared(data, reports, scratch, agency_workbook=True)
+        assert done == len(taken)
+        for number in others:
             claims.path(number).unlink()
         return lambda: None
     return share
@@ -60,28 +60,41 @@ def test_a_report_shared_by_two_processes_equals_one_processs(data, tmp_path):
         == opds
     assert len({k.split(":")[1] for k in alone if k.startswith(f"xlsx:{stem}/opd/")}) == opds
     assert any(k.startswith(f"xlsx:{stem}_hasil.xlsx:") for k in alone)
-    for first_of_second in sorted({0, 1, batches, batches + 1, jobs - 2, jobs - 1, jobs}):
-        reports = tmp_path / f"meet-{first_of_second}"
-        report.write_pages(data, reports, agency_workbook=True,
-                           share=_meeting_at(first_of_second, jobs))
+    shares = {"none": set(), "all": set(range(jobs)), "first": {0}, "last": {jobs - 1},
+              "first half": set(range(jobs // 2)), "every other": set(range(0, jobs, 2)),
+              "every third": set(range(1, jobs, 3))}
+    for name, taken in shares.items():
+        reports = tmp_path / name.replace(" ", "-")
+        report.write_pages(data, reports, agency_workbook=True, share=_second_took(taken, jobs))
         shared = _files(reports)
-        assert shared.keys() == alone.keys(), first_of_second
+        assert shared.keys() == alone.keys(), name
         for key, content in alone.items():
-            assert shared[key] == content, (first_of_second, key)
+            assert shared[key] == content, (name, key)
         assert not [p for p in reports.rglob("*") if p.name.startswith(".")]
 
 
-def test_the_processes_meet_among_the_smallest_pages(data, tmp_path):
-    """Each process starts on the largest jobs, so that the last job either does is small."""
+def test_the_jobs_come_largest_first(data, tmp_path):
+    """Both processes take the next job left, so the last jobs either does are the smallest:
+    by the employees each covers, plus a fixed part per file."""
     jobs = report._shared_jobs(data, tmp_path, tmp_path, True, report._environment())
-    batches = len(workbook.opd_workbook_batches(data))
+    batches = workbook.opd_workbook_batches(data)
+    assert len(jobs) == len(batches) + len(data.opds) + 1
     people = data.employees["opd_code"].value_counts()
-    sizes = [int(people.get(job.args[0]["unit_code"], 0)) for job in jobs[batches:-1]]
-    assert len(sizes) == len(data.opds) and len(set(sizes)) > 2
-    valley = sizes.index(min(sizes))
-    assert sizes[:valley + 1] == sorted(sizes[:valley + 1], reverse=True)
-    assert sizes[valley:] == sorted(sizes[valley:])
-    assert max(sizes) in (sizes[0], sizes[-1])
+
+    def covered(job) -> int:
+        if job.func is workbook.write_workbook:
+            return len(data.employees) + report._FILE_COST
+        opds = job.args[2] if job.func is workbook.write_opd_batch else [job.args[0]]
+        return sum(int(people.get(opd["unit_code"], 0)) + report._FILE_COST for opd in opds)
+
+    costs = [covered(job) for job in jobs]
+    assert costs == sorted(costs, reverse=True)
+    assert len({job.func for job in jobs}) == 3  # batches and pages mixed by cost
+    # The order is the same in every process: jobs of equal cost keep the order they are
+    # listed in.
+    again = report._shared_jobs(data, tmp_path, tmp_path, True, report._environment())
+    assert [(j.func.__name__, j.args[-1] if j.args else None) for j in again] == \
+        [(j.func.__name__, j.args[-1] if j.args else None) for j in jobs]
 
 
 def test_the_index_rendered_once_equals_the_index_rendered_for_each_place(data, tmp_path):
@@ -118,8 +131,7 @@ def test_a_run_that_fails_stops_the_share_before_removing_its_folder(data, tmp_p
     def share(data, reports: Path, scratch: Path):
         def second() -> None:
             try:
-                report.write_shared(data, reports, scratch, agency_workbook=True,
-                                    from_last=True)
+                report.write_shared(data, reports, scratch, agency_workbook=True)
             except BaseException as error:  # noqa: BLE001 - what the second process raised
                 failures.append(error)
             finally:
