@@ -524,7 +524,9 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
                 "period_id": period_id, "reports_dir": reports_dir, "policy": policy})
             if work_root is not None and policy is not None:
                 read_report_ahead(warehouse_url, agency_code, period_id, work_root, policy)
-                # The report's process starts now, on the core this one would leave idle.
+                # The report's process starts now, on the core this one would leave idle; what
+                # the reading freed is handed back first, as three processes now share memory.
+                release_memory()
                 parallel.prepare_next(employees, prepare_report_share)
             result = checked.result()
             timing = result.pop("timing")
