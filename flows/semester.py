@@ -259,7 +259,8 @@ def dry_run_appraisal(url: str, agency_code: str, period_id: str, landing_root: 
                   for key in ("rows_read", "rows_accepted", "rows_quarantined")}
         steps.load_earlier_periods(url, agency_code, period.id, work_root, dry_run=True,
                                    preview_root=preview_root)
-        # No second process for a dry run's scoring: one started for it would cost more.
+        # Given no count of employees, a dry run scores alone (unless the setting
+        # parallel_from_employees is 0): a process started for that alone would cost more.
         steps.score_attendance(period.id, policy, work_root)
         predikat_counts = steps.score(agency_code, period.id, policy, work_root)
         preview = steps.preview(url, agency_code, period.id, work_root, summaries, preview_root)

@@ -527,7 +527,11 @@ def check_quality(warehouse_url: str, agency_code: str, period_id: str, reports_
                 # The report's process starts now, on the core this one would leave idle; what
                 # the reading freed is handed back first, as three processes now share memory.
                 release_memory()
-                parallel.prepare_next(employees, prepare_report_share)
+                try:
+                    parallel.prepare_next(employees, prepare_report_share)
+                except Exception as error:  # the report step starts one itself
+                    get_run_logger().warning("the report's process could not be started "
+                                             "during the check (%s)", one_line(error))
             result = checked.result()
             timing = result.pop("timing")
     return {"quality_status": result["status"], "quality_failed": result["failed"],

@@ -211,3 +211,29 @@ def _alive(pid: int) -> bool:
             return file.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_report_process_not_started_during_the_check_is_started_by_the_report(
+        prefect_harness, tmp_path, monkeypatch, warehouse_url):
+    """Starting the report's process during the check is an optimisation: if it fails, the
+    check still gives its verdict and the report step starts the process itself."""
+    landing = tmp_path / "landing"
+    generate_landing(landing, AGENCY, 60, [PERIOD], seed=14)
+    monkeypatch.setenv("KINERJA_WORK", str(tmp_path / "work"))
+    monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", "0")
+
+    def refused(*args, **kwargs):
+        raise OSError("no process could be started")
+
+    monkeypatch.setattr(second_process, "prepare_next", refused)
+    state = semester_appraisal(agency_code=AGENCY, period_id=PERIOD, landing=str(landing),
+                               warehouse_url=warehouse_url, reports=str(tmp_path / "reports"),
+                               return_state=True)
+    assert state.is_completed()
+    summary = state.result()
+    assert summary["quality_status"] == "passed"
+    assert (tmp_path / "reports" / f"{AGENCY}_{PERIOD}" / "index.html").is_file()
+    flow_run_id = str(state.state_details.flow_run_id)
+    for name in ("prepare-report", "opd-workbooks"):  # in the process the report started
+        runs = asyncio.run(_task_runs(flow_run_id, name))
+        assert [r.state.type.value for r in runs] == ["COMPLETED"], name
