@@ -1,9 +1,10 @@
-"""Work shared by two processes that take numbered items from either end (issue 8): attendance
-blocks (tasks/sources/partition.py) and a report's pages and workbooks (tasks/reporting/report.py).
+"""Work shared by two processes that take numbered items (issue 8): attendance blocks
+(tasks/sources/partition.py) and partitions (tasks/attendance_share.py), each process from one
+end until it finds an item taken, which is where they met; and a report's pages and workbooks
+(tasks/reporting/report.py), both processes down one list, each taking the next item left.
 
 An item is taken by creating its file with O_EXCL, which the file system grants to exactly one
-process, so neither process needs to hear from the other while they work: each takes items
-from its end until it finds one taken, which is where they met.
+process, so neither process needs to hear from the other while they work.
 """
 
 from __future__ import annotations

@@ -235,7 +235,8 @@ def validate_in_second_process(plan: SplitPlan, limits: InputLimits,
                                ctx: ValidationContext) -> SecondHalf:
     """The second process's part of a dataset's files (`validate_second_half`): run there by
     `validate_source`, its inputs by value, its rows written into the run's work folder. The
-    process then hands back what it freed: it goes on to the check (tasks/second_process.py)."""
+    process then hands back what it freed: it goes on to scoring and the check
+    (tasks/second_process.py)."""
     try:
         return validate_second_half(plan, limits, ctx,
                                     after_block=lambda: faults.point("validate.second_block"))
