@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from kinerja.identifiers import InvalidIdentifier
+from kinerja.memory import release_memory
 from kinerja.period import Period
 from kinerja.policy import Policy, codes_of, load_policy
 from schemas.quality import (
@@ -400,6 +401,10 @@ def check_publication(engine: Engine, agency_code: str, period_id: str,
         publication = current_publication(conn, agency_code, period_id)
         tables = read_quality_tables(conn, agency_code, period_id)
     frames = quality_frames(tables)
+    # `frames` holds copies: the rows as read go now, and what reading them left behind (the
+    # driver's rows, freed but kept by malloc) is handed back before the suite adds its own.
+    del tables
+    release_memory()
     parameters = {
         "run_id": [publication.run_id],
         "employees_accepted": publication.employees_accepted,
