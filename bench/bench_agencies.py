@@ -26,7 +26,9 @@ It prints wall time, agencies per minute, CPU seconds (of the command, of each D
 during the run, and of the Prefect server) and each agency's peak resident memory as its run
 recorded it (`run_peaks`: the kernel's high-water mark during the run; a worker's peak is the
 highest of its agencies') side by side with the targets of issue 13, and whether every fact
-table of the Dask run equals the sequential run's (run ids aside). `--runs` runs only some of
+table of the Dask run equals the sequential run's (run ids aside). For each Dask run, each
+worker's schedule from the scheduler's task stream: when it ran which agency, and how long it
+had none (`print_schedule`). `--runs` runs only some of
 the four (no table then). Record the load average beside the figures: the machine is shared.
 """
 
@@ -206,6 +208,23 @@ def main() -> None:
             drop()
 
 
+def print_schedule(stream: list[dict[str, Any]], wall_start: float, seconds: float) -> None:
+    """When each worker ran each agency, in seconds from the command's start, and how long it
+    had nothing to run before the command ended: where a Dask run's wall time went."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for task in stream:
+        for part in task["startstops"]:
+            if part["action"] == "compute":
+                spans.setdefault(task["worker"], []).append(
+                    (part["start"] - wall_start, part["stop"] - wall_start))
+    for worker, runs in sorted(spans.items()):
+        runs.sort()
+        busy = sum(stop - start for start, stop in runs)
+        counted = f"{len(runs)} agency" if len(runs) == 1 else f"{len(runs)} agencies"
+        print(f"  worker {worker}: " + ", ".join(f"{a:.1f}-{b:.1f}" for a, b in runs)
+              + f" s; {counted}, idle {seconds - busy:.1f} s of {seconds:.1f}", flush=True)
+
+
 def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], landing: Path,
                  scratch: Path, urls: dict[str, str]) -> None:
 
@@ -236,7 +255,13 @@ def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], la
                      client=None, started: float | None = None) -> dict[str, Any]:
             server_before = server_cpu()
             before = worker_usage(client) if client is not None else {}
+            if client is not None:
+                client.get_task_stream(count=0)  # the scheduler records task times from now
+            wall_start = time.time()
             result = run_cli(args_, env, scratch / name / "run.log")
+            if client is not None:
+                print_schedule(client.get_task_stream(start=wall_start), wall_start,
+                               result["seconds"])
             result["server_cpu"] = server_cpu() - server_before
             result["command_cpu"] = result["cpu"]
             result["command_peak"] = result["peak"]
