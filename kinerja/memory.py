@@ -20,6 +20,14 @@ def release_memory() -> None:
     validation, scoring and check; without this each one's peak starts from the previous
     one's leftovers (freed but kept by pyarrow's pool, malloc and GX's last context)."""
     _forget_gx_context()
+    hand_back_freed()
+
+
+def hand_back_freed() -> None:
+    """`release_memory` without letting go of Great Expectations' last context: safe while
+    another thread of the process may be running a check (a Dask worker started with more
+    than one thread), for a step that frees its own frames mid-way (the check's, before its
+    suite runs)."""
     gc.collect()
     import pyarrow as pa
 

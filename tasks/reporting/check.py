@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from kinerja.identifiers import InvalidIdentifier
-from kinerja.memory import release_memory
+from kinerja.memory import hand_back_freed
 from kinerja.period import Period
 from kinerja.policy import Policy, codes_of, load_policy
 from schemas.quality import (
@@ -404,7 +404,7 @@ def check_publication(engine: Engine, agency_code: str, period_id: str,
     # `frames` holds copies: the rows as read go now, and what reading them left behind (the
     # driver's rows, freed but kept by malloc) is handed back before the suite adds its own.
     del tables
-    release_memory()
+    hand_back_freed()
     parameters = {
         "run_id": [publication.run_id],
         "employees_accepted": publication.employees_accepted,
