@@ -39,8 +39,8 @@ DEFAULT, HEADER, QUOTED, SCORE, SHARE, MONEY, COUNT, TITLE, BOLD = range(9)
 NUMBER_STYLES = {"score": SCORE, "share": SHARE, "money": MONEY, "count": COUNT}
 MAX_CELL_TEXT = 32_767
 # A chunk's cell XML is built whole before it is written: at 10,000 rows a chunk of the widest
-# sheet took about 100 MB at its peak, at 5,000 about 45 MB, for the same time (bench/README.md,
-# "Session 9"); two processes write workbooks at once beside the check's leftovers.
+# sheet took about 100 MB at its peak, at 5,000 about 45 MB, in the same time (bench/README.md,
+# "Sessions 8 and 9"); two processes write workbooks at once in a large run.
 CHUNK_ROWS = 5_000
 PAPER_A4 = 9
 
