@@ -16,6 +16,10 @@ The report needs no Great Expectations and its 200 MB: the check starts the repo
 ends the check's (`retire`) after it. A step called outside such a block (`kinerja check`'s
 report, a dry run) opens a process of its own.
 
+A second process that dies (killed, out of memory) leaves its task runs Running in Prefect, as
+nobody is left to report them: when its runner closes, they are set Crashed with a sentence
+saying the run did their work itself (`mark_crashed`).
+
 Not used (`second_process` yields None, and the step does both halves itself) when:
 - the agency is smaller than `parallel_from_employees` (setting; KINERJA_PARALLEL_FROM_EMPLOYEES):
   starting a process and importing the pipeline there costs about 2-3 s, more than the half of
@@ -28,6 +32,7 @@ Not used (`second_process` yields None, and the step does both halves itself) wh
 from __future__ import annotations
 
 import importlib
+import logging
 import multiprocessing
 import os
 import sys
@@ -40,6 +45,8 @@ from typing import Any
 from kinerja.config import load_settings
 from kinerja.memory import imported_for_good
 from kinerja.redact import install_log_masking
+
+log = logging.getLogger(__name__)
 
 
 def wanted(employees: int) -> bool:
@@ -96,7 +103,49 @@ def _runner() -> Iterator[Any]:
 
     with prefect_api_for_children(), ProcessPoolTaskRunner(
             max_workers=1, initializer=_prepare_child) as runner:
-        yield runner
+        submitted: list[Any] = []
+        submit = runner.submit
+
+        def tracked(*args: Any, **kwargs: Any) -> Any:
+            future = submit(*args, **kwargs)
+            submitted.append(future)
+            return future
+
+        runner.submit = tracked
+        try:
+            yield runner
+        finally:
+            if _broken(runner):
+                mark_crashed(submitted)
+
+
+CRASHED_MESSAGE = ("the run's second process ended abruptly (killed, out of memory?); the run "
+                   "did this task's work itself")
+
+
+def mark_crashed(futures: list[Any]) -> None:
+    """The task runs of a second process that died, still Running (or Pending) in Prefect, set
+    Crashed: nobody else reports them, so the UI would show them running for ever beside a
+    finished flow run. Best effort: a task run Prefect never heard of, or an API that does not
+    answer, is left as it is."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Crashed
+
+    ids = [f.task_run_id for f in futures if getattr(f, "task_run_id", None) is not None]
+    if not ids:
+        return
+    try:
+        with get_client(sync_client=True) as client:
+            for task_run_id in ids:
+                try:
+                    state = client.read_task_run(task_run_id).state
+                except Exception:  # never created: the process died before it reported
+                    continue
+                if state is None or not state.is_final():
+                    client.set_task_run_state(task_run_id, Crashed(message=CRASHED_MESSAGE),
+                                              force=True)
+    except Exception as error:  # the run has its result; Prefect's view is secondary
+        log.warning("could not mark the second process's task runs crashed: %s", error)
 
 
 class _Shared:

@@ -238,6 +238,21 @@ def two_processes(prefect_harness, monkeypatch):
                            scored=second_process_takes_partitions(monkeypatch))
 
 
+def crashed_task_runs(name: str) -> int:
+    """How many task runs named `name` Prefect holds as Crashed with the second process's
+    message (tasks/second_process.py `mark_crashed`)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    from tasks.second_process import CRASHED_MESSAGE
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(any_=[name])))
+    return sum(1 for r in runs if r.state is not None and r.state.type.value == "CRASHED"
+               and r.state.message == CRASHED_MESSAGE)
+
+
 def test_a_second_process_gives_what_one_gives(generated, tmp_path, two_processes, monkeypatch):
     reference, _ = whole(generated)
     rows = len(reference["attendance"].accepted) // 6
@@ -289,10 +304,13 @@ def test_a_killed_second_process_leaves_its_part_to_this_one(generated, tmp_path
     marker = tmp_path / "killed"
     monkeypatch.setenv("KINERJA_FAULT_POINT", "validate.second_block:kill")
     monkeypatch.setenv("KINERJA_FAULT_MARKER", str(marker))
+    crashed = crashed_task_runs("validate-attendance-second-half")
     two_summaries, two = partitioned(generated, tmp_path / "two", rows)
     monkeypatch.delenv("KINERJA_FAULT_POINT")
     assert marker.read_text().startswith("validate.second_block ")
     assert int(marker.read_text().split()[1]) != os.getpid()  # the second process, not this one
+    # Its task run is not left Running in Prefect for ever: it crashed, and says so.
+    assert crashed_task_runs("validate-attendance-second-half") == crashed + 1
     monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", str(10**9))
     one_summaries, one = partitioned(generated, tmp_path / "one", rows)
 
@@ -316,10 +334,12 @@ def test_a_second_process_killed_while_scoring_leaves_its_part_to_this_one(
     monkeypatch.setenv("KINERJA_FAULT_POINT", "score.second_partition:kill")
     monkeypatch.setenv("KINERJA_FAULT_MARKER", str(marker))
     monkeypatch.setenv("KINERJA_TASK_RETRIES", "0")
+    crashed = crashed_task_runs("score-attendance-share")
     _, two = partitioned(generated, tmp_path / "two", rows)
     monkeypatch.delenv("KINERJA_FAULT_POINT")
     point, pid = marker.read_text().split()
     assert point == "score.second_partition" and int(pid) != os.getpid()  # in the other one
+    assert crashed_task_runs("score-attendance-share") == crashed + 1
     assert two_processes.scored == [[]]  # nothing of it counted, though one file was written
     assert not (two.root / "figures").exists()
     monkeypatch.setenv("KINERJA_PARALLEL_FROM_EMPLOYEES", str(10**9))
