@@ -44,7 +44,7 @@ from typing import Any
 
 from kinerja.config import load_settings
 from kinerja.memory import imported_for_good
-from kinerja.redact import install_log_masking
+from kinerja.redact import install_log_masking, one_line
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,8 @@ def mark_crashed(futures: list[Any]) -> None:
                     client.set_task_run_state(task_run_id, Crashed(message=CRASHED_MESSAGE),
                                               force=True)
     except Exception as error:  # the run has its result; Prefect's view is secondary
-        log.warning("could not mark the second process's task runs crashed: %s", error)
+        log.warning("could not mark the second process's task runs crashed: %s",
+                    one_line(error))
 
 
 class _Shared:
