@@ -52,7 +52,7 @@ sys.path.insert(0, str(REPO))
 from kinerja.synthetic import generate_landing  # noqa: E402
 from schemas.outputs import FACT_TABLES  # noqa: E402
 from tasks.warehouse.database import make_engine  # noqa: E402
-from tests.prefect_server import prefect_server  # noqa: E402
+from tests.prefect_server import prefect_server, retryable_answers  # noqa: E402
 
 PERIOD = "2025-S1"
 KINERJA = str(Path(sys.executable).with_name("kinerja"))
@@ -178,6 +178,10 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL",
                         help="put each run's warehouse in a new database on this PostgreSQL "
                         "server (dropped afterwards) instead of SQLite")
+    parser.add_argument("--prefect-postgres", metavar="URL",
+                        help="run the Prefect server on a new database on this PostgreSQL "
+                        "server (dropped afterwards) instead of SQLite, as Prefect advises for "
+                        "production")
     parser.add_argument("--runs", default=",".join(RUNS),
                         help=f"which runs, comma-separated (default all: {','.join(RUNS)}); "
                         "the table needs all four")
@@ -201,8 +205,16 @@ def main() -> None:
             drops.append(drop)
     else:
         urls = {name: f"sqlite:///{scratch / name}.db" for name in RUNS}
+    prefect_database = None
+    if args.prefect_postgres:
+        from bench_run import fresh_postgres
+
+        created, drop = fresh_postgres(args.prefect_postgres)
+        drops.append(drop)
+        prefect_database = sa.make_url(created).set(drivername="postgresql+asyncpg") \
+            .render_as_string(hide_password=False)
     try:
-        _measure_all(args, runs, codes, landing, scratch, urls)
+        _measure_all(args, runs, codes, landing, scratch, urls, prefect_database)
     finally:
         for drop in drops:
             drop()
@@ -226,7 +238,7 @@ def print_schedule(stream: list[dict[str, Any]], wall_start: float, seconds: flo
 
 
 def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], landing: Path,
-                 scratch: Path, urls: dict[str, str]) -> None:
+                 scratch: Path, urls: dict[str, str], prefect_database: str | None) -> None:
 
     from distributed import Client, LocalCluster
 
@@ -239,7 +251,9 @@ def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], la
 
     (scratch / "prefect").mkdir()
     results: dict[str, dict[str, Any]] = {}
-    with prefect_server(scratch / "prefect") as prefect_env:
+    print(f"Prefect server's database: {'PostgreSQL' if prefect_database else 'SQLite'}",
+          flush=True)
+    with prefect_server(scratch / "prefect", prefect_database) as prefect_env:
 
         def env_for(name: str, only: str | None = None) -> dict[str, str]:
             folder = scratch / name
@@ -254,6 +268,7 @@ def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], la
         def measured(name: str, args_: list[str], env: dict[str, str],
                      client=None, started: float | None = None) -> dict[str, Any]:
             server_before = server_cpu()
+            busy_before = retryable_answers(scratch / "prefect")
             before = worker_usage(client) if client is not None else {}
             if client is not None:
                 client.get_task_stream(count=0)  # the scheduler records task times from now
@@ -263,6 +278,8 @@ def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], la
                 print_schedule(client.get_task_stream(start=wall_start), wall_start,
                                result["seconds"])
             result["server_cpu"] = server_cpu() - server_before
+            # Each made a Prefect client wait 2 s or more before it asked again.
+            result["busy_answers"] = retryable_answers(scratch / "prefect") - busy_before
             result["command_cpu"] = result["cpu"]
             result["command_peak"] = result["peak"]
             if client is not None:  # the work ran on the Dask workers
@@ -284,7 +301,8 @@ def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], la
                   + f", exit {result['exit']}, CPU {result['cpu']:.0f} s (command "
                   f"{result['command_cpu']:.1f} s, workers {result.get('worker_cpu', '-')}, "
                   f"their start {result.get('worker_start_cpu', '-')}; Prefect server "
-                  f"{result['server_cpu']:.0f} s), peak of an agency's run "
+                  f"{result['server_cpu']:.0f} s, database busy {result['busy_answers']} "
+                  "times), peak of an agency's run "
                   f"{result['peak'] / MIB:.0f} MiB (each: "
                   f"{', '.join(f'{c} {p:.0f}' for c, p in sorted(peaks.items()))}), "
                   f"load {os.getloadavg()[0]:.2f}", flush=True)
@@ -351,6 +369,8 @@ def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], la
          f"{' + '.join(f'{c:.0f}' for c in dask['worker_start_cpu'])} apart)", ""),
         ("CPU seconds (Prefect server)", f"{local['server_cpu']:.0f}",
          f"{dask['server_cpu']:.0f}", ""),
+        ("Prefect's database busy (503, client waits 2 s or more)",
+         f"{local['busy_answers']} times", f"{dask['busy_answers']} times", ""),
         ("peak memory of an agency's run", f"{local['peak'] / MIB:.0f} MiB (the command)",
          f"{dask['peak'] / MIB:.0f} MiB (the highest on a worker)",
          "per worker <= one agency alone: "
@@ -361,7 +381,8 @@ def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], la
         ("exit code", str(local["exit"]), str(dask["exit"]), "0 and 0"),
         ("fact tables", "", "", f"equal to the sequential run: {detail}"),
     ]
-    print(f"\n{n} agencies x {args.employees} employees, {args.workers} Dask workers; "
+    print(f"\n{n} agencies x {args.employees} employees, {args.workers} Dask workers, Prefect "
+          f"server on {'PostgreSQL' if prefect_database else 'SQLite'}; "
           f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"| | sequential (local) | dask ({args.workers} workers) | target |")
     print("| --- | --- | --- | --- |")

@@ -38,9 +38,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=15)
 
 
+RETRYABLE_LOGGED = "Encountered retryable exception in request"
+
+
 @contextmanager
-def prefect_server(home: Path) -> Iterator[dict[str, str]]:
-    """A Prefect server on a free local port; yields the environment that talks to it."""
+def prefect_server(home: Path, database_url: str | None = None) -> Iterator[dict[str, str]]:
+    """A Prefect server on a free local port; yields the environment that talks to it.
+
+    Its database is SQLite in `home` (Prefect's default), or the PostgreSQL database at
+    `database_url` (`postgresql+asyncpg://...`). The server logs every request it answered 503
+    because its database was busy (`retryable_answers`): the client waits 2, 4, 8... s before
+    it asks again (bench/README.md, "Session 10")."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
@@ -53,10 +61,13 @@ def prefect_server(home: Path) -> Iterator[dict[str, str]]:
         # that both of the next two runs exist.
         "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME": "P400D",
     }
+    server_env = {**env, "PREFECT_SERVER_LOG_RETRYABLE_ERRORS": "true"}
+    if database_url:
+        server_env["PREFECT_API_DATABASE_CONNECTION_URL"] = database_url
     log = (home / "server.log").open("wb")
     server = subprocess.Popen(
         [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=server_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
         import httpx
@@ -77,6 +88,14 @@ def prefect_server(home: Path) -> Iterator[dict[str, str]]:
     finally:
         stop(server)
         log.close()
+
+
+def retryable_answers(home: Path) -> int:
+    """How many requests the server at `home` answered 503 (database busy) so far."""
+    try:
+        return (home / "server.log").read_text(errors="replace").count(RETRYABLE_LOGGED)
+    except OSError:
+        return 0
 
 
 def prefect_cli(env: dict[str, str], *args: str, timeout: float = 120,
