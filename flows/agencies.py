@@ -277,6 +277,22 @@ def agency_scheduling() -> Iterator[None]:
         yield
 
 
+TEMPORARY_SERVER_NOTE = (
+    "no PREFECT_API_URL: the agencies report to Prefect's temporary server, whose database is "
+    "SQLite; with agencies running at once it now and then answers busy, and each time an "
+    "agency waits 2 s or more before Prefect asks again. A cluster wants a Prefect server on "
+    "PostgreSQL (README, \"Many agencies on Dask\")")
+
+
+def temporary_server_note() -> str | None:
+    """What to tell a data engineer whose agencies go to Dask with no Prefect server of their
+    own: the temporary server's SQLite database makes parallel agencies wait now and then
+    (bench/README.md, "Session 10"); None when PREFECT_API_URL names a server."""
+    from prefect.settings import PREFECT_API_URL
+
+    return None if PREFECT_API_URL.value() else TEMPORARY_SERVER_NOTE
+
+
 def appraise_each(codes: list[str], job: dict[str, Any], executor: str = "local",
                   dask_address: str | None = None) -> list[dict[str, Any]]:
     """Run `job` for every agency inside the current flow run; every agency's outcome, in the
@@ -300,6 +316,9 @@ def appraise_each(codes: list[str], job: dict[str, Any], executor: str = "local"
             except AgencyFailed as failure:
                 outcomes.append(_outcome(code, "failed", reason=failure.reason))
     else:
+        note = temporary_server_note()
+        if note:
+            logger.info("%s", note)
         with prefect_api_for_children(), worker_environ(), agency_scheduling(), \
                 dask_task_runner(dask_address, len(codes)) as runner:
             logger.info("%d agencies on Dask (%s)", len(codes),

@@ -158,3 +158,18 @@ def test_an_agency_leaves_no_parsed_values_behind(monkeypatch):
     assert parsing._time_seconds_one.cache_info().currsize == 0
     parsing.nip_is_valid(pd.Series(["199001012015011001"]))
     assert parsing._nip_valid_cached.cache_info().currsize == 1  # still a cache
+
+
+def test_agencies_on_dask_without_a_prefect_server_get_a_note_about_its_database():
+    """Prefect's temporary server keeps its records in SQLite, which answers busy to agencies
+    running at once (each a wait of 2 s or more): the data engineer is told, once per run, and
+    not when PREFECT_API_URL names a server of their own."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.agencies import TEMPORARY_SERVER_NOTE, temporary_server_note
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        assert temporary_server_note() == TEMPORARY_SERVER_NOTE
+    with temporary_settings(updates={PREFECT_API_URL: "http://10.0.0.5:4200/api"}):
+        assert temporary_server_note() is None
+    assert "PostgreSQL" in TEMPORARY_SERVER_NOTE and "2 s" in TEMPORARY_SERVER_NOTE
