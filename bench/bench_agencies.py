@@ -28,7 +28,10 @@ recorded it (`run_peaks`: the kernel's high-water mark during the run; a worker'
 highest of its agencies') side by side with the targets of issue 13, and whether every fact
 table of the Dask run equals the sequential run's (run ids aside). For each Dask run, each
 worker's schedule from the scheduler's task stream: when it ran which agency, and how long it
-had none (`print_schedule`). `--runs` runs only some of
+had none (`print_schedule`); and how many requests the Prefect server answered 503 (its
+database busy: each makes a client wait about 2 s, then 4, 8). `--prefect-postgres URL` runs
+the Prefect server on a new database on that PostgreSQL server (dropped afterwards) instead of
+SQLite, as Prefect advises for production. `--runs` runs only some of
 the four (no table then). Record the load average beside the figures: the machine is shared.
 """
 
@@ -196,24 +199,25 @@ def main() -> None:
     print(f"load before: {os.getloadavg()}", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="bench-agencies-"))
     drops: list[Any] = []
-    if args.postgres:
-        from bench_run import fresh_postgres
-
-        urls = {}
-        for name in RUNS:
-            urls[name], drop = fresh_postgres(args.postgres)
-            drops.append(drop)
-    else:
-        urls = {name: f"sqlite:///{scratch / name}.db" for name in RUNS}
-    prefect_database = None
-    if args.prefect_postgres:
-        from bench_run import fresh_postgres
-
-        created, drop = fresh_postgres(args.prefect_postgres)
-        drops.append(drop)
-        prefect_database = sa.make_url(created).set(drivername="postgresql+asyncpg") \
-            .render_as_string(hide_password=False)
     try:
+        # Every database made here is dropped, whatever fails after it was made.
+        if args.postgres:
+            from bench_run import fresh_postgres
+
+            urls = {}
+            for name in RUNS:
+                urls[name], drop = fresh_postgres(args.postgres)
+                drops.append(drop)
+        else:
+            urls = {name: f"sqlite:///{scratch / name}.db" for name in RUNS}
+        prefect_database = None
+        if args.prefect_postgres:
+            from bench_run import fresh_postgres
+
+            created, drop = fresh_postgres(args.prefect_postgres)
+            drops.append(drop)
+            prefect_database = sa.make_url(created).set(drivername="postgresql+asyncpg") \
+                .render_as_string(hide_password=False)
         _measure_all(args, runs, codes, landing, scratch, urls, prefect_database)
     finally:
         for drop in drops:
@@ -278,7 +282,8 @@ def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], la
                 print_schedule(client.get_task_stream(start=wall_start), wall_start,
                                result["seconds"])
             result["server_cpu"] = server_cpu() - server_before
-            # Each made a Prefect client wait 2 s or more before it asked again.
+            # Each made a Prefect client wait about 2 s (then 4, 8, with jitter) before it
+            # asked again. On SQLite a locked database; on PostgreSQL any driver error.
             result["busy_answers"] = retryable_answers(scratch / "prefect") - busy_before
             result["command_cpu"] = result["cpu"]
             result["command_peak"] = result["peak"]
@@ -301,8 +306,8 @@ def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], la
                   + f", exit {result['exit']}, CPU {result['cpu']:.0f} s (command "
                   f"{result['command_cpu']:.1f} s, workers {result.get('worker_cpu', '-')}, "
                   f"their start {result.get('worker_start_cpu', '-')}; Prefect server "
-                  f"{result['server_cpu']:.0f} s, database busy {result['busy_answers']} "
-                  "times), peak of an agency's run "
+                  f"{result['server_cpu']:.0f} s, 503 answers {result['busy_answers']}), "
+                  "peak of an agency's run "
                   f"{result['peak'] / MIB:.0f} MiB (each: "
                   f"{', '.join(f'{c} {p:.0f}' for c, p in sorted(peaks.items()))}), "
                   f"load {os.getloadavg()[0]:.2f}", flush=True)
@@ -369,7 +374,7 @@ def _measure_all(args: argparse.Namespace, runs: list[str], codes: list[str], la
          f"{' + '.join(f'{c:.0f}' for c in dask['worker_start_cpu'])} apart)", ""),
         ("CPU seconds (Prefect server)", f"{local['server_cpu']:.0f}",
          f"{dask['server_cpu']:.0f}", ""),
-        ("Prefect's database busy (503, client waits 2 s or more)",
+        ("Prefect server's 503 answers (database busy; the client waits about 2 s, 4, 8)",
          f"{local['busy_answers']} times", f"{dask['busy_answers']} times", ""),
         ("peak memory of an agency's run", f"{local['peak'] / MIB:.0f} MiB (the command)",
          f"{dask['peak'] / MIB:.0f} MiB (the highest on a worker)",

@@ -280,13 +280,15 @@ def agency_scheduling() -> Iterator[None]:
 TEMPORARY_SERVER_NOTE = (
     "no PREFECT_API_URL: the agencies report to Prefect's temporary server, whose database is "
     "SQLite; with agencies running at once it now and then answers busy, and each time an "
-    "agency waits 2 s or more before Prefect asks again. A cluster wants a Prefect server on "
-    "PostgreSQL (README, \"Many agencies on Dask\")")
+    "agency waits about 2 s (then 4, 8) before Prefect asks again. A cluster wants a Prefect "
+    "server on PostgreSQL (README, \"Many agencies on Dask\")")
 
 
 def temporary_server_note() -> str | None:
     """What to tell a data engineer whose agencies go to Dask with no Prefect server of their
     own: the temporary server's SQLite database makes parallel agencies wait now and then
+    (`kinerja run`/`backfill` with several agencies start no server early, so the setting is
+    still unset here when the command did not name one)
     (bench/README.md, "Session 10"); None when PREFECT_API_URL names a server."""
     from prefect.settings import PREFECT_API_URL
 
