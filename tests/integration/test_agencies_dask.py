@@ -152,6 +152,7 @@ def test_three_agencies_one_broken_on_a_local_cluster(prefect_harness, landing, 
     [error] = [line for line in done.stderr.splitlines() if line.startswith("kinerja: error:")]
     assert error.startswith(f"kinerja: error: {PERIOD}: 1 of 3 agencies failed: {BROKEN}: ")
     assert "LocalCluster" in done.stderr  # it really ran on Dask
+    assert "temporary server" not in done.stderr  # PREFECT_API_URL names a server here
 
     _assert_same_facts(facts(reference_url), facts(dask_url))
     # --warehouse reached the workers through the environment: no flow run has it as a
@@ -248,6 +249,30 @@ def test_two_agencies_on_a_dask_scheduler_and_worker(prefect_harness, landing, t
     assert recorded[["agency_code", "status"]].values.tolist() == [
         [GOOD[0], "published"], [GOOD[1], "published"]]
     assert all(set(frame["agency_code"]) == set(GOOD) for frame in facts(url).values())
+
+
+def test_agencies_on_a_local_cluster_with_no_prefect_server_configured(landing, tmp_path):
+    """The first command a data engineer tries: no PREFECT_API_URL, no cluster. The command
+    starts Prefect's temporary server and a LocalCluster; its workers report to that server
+    (its address travels with each task) and both agencies publish; the log says once that
+    the temporary server's SQLite database makes agencies running at once wait now and then."""
+    from flows.agencies import TEMPORARY_SERVER_NOTE
+
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    config = _config(tmp_path / "default", landing)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("KINERJA_", "PREFECT_"))}
+    # Prefect's own folder for its temporary server's database, not the user's ~/.prefect.
+    env.update(KINERJA_CONFIG=str(config), PREFECT_HOME=str(tmp_path / "prefect-home"),
+               COLUMNS="250")
+    done = kinerja("run", "--agency", ",".join(GOOD), "--period", PERIOD, "--warehouse", url,
+                   "--executor", "dask", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 of 2 agencies published, 0 failed" in done.stdout
+    assert "LocalCluster" in done.stderr
+    assert done.stderr.count(TEMPORARY_SERVER_NOTE) == 1, done.stderr[-3000:]
+    assert runs(url)[["agency_code", "status"]].values.tolist() == [
+        [GOOD[0], "published"], [GOOD[1], "published"]]
 
 
 def test_sqlite_publishers_in_two_processes_queue(tmp_path):
