@@ -287,9 +287,9 @@ TEMPORARY_SERVER_NOTE = (
 def temporary_server_note() -> str | None:
     """What to tell a data engineer whose agencies go to Dask with no Prefect server of their
     own: the temporary server's SQLite database makes parallel agencies wait now and then
-    (`kinerja run`/`backfill` with several agencies start no server early, so the setting is
-    still unset here when the command did not name one)
-    (bench/README.md, "Session 10"); None when PREFECT_API_URL names a server."""
+    (bench/README.md, "Session 10"). None when PREFECT_API_URL names a server. `kinerja run`
+    and `backfill` of several agencies start no temporary server early (which would set
+    PREFECT_API_URL), so the setting is still unset here when the user named no server."""
     from prefect.settings import PREFECT_API_URL
 
     return None if PREFECT_API_URL.value() else TEMPORARY_SERVER_NOTE

@@ -47,8 +47,8 @@ def prefect_server(home: Path, database_url: str | None = None) -> Iterator[dict
 
     Its database is SQLite in `home` (Prefect's default), or the PostgreSQL database at
     `database_url` (`postgresql+asyncpg://...`). The server logs every request it answered 503
-    because its database was busy (`retryable_answers`): the client waits 2, 4, 8... s before
-    it asks again (bench/README.md, "Session 10")."""
+    as retryable (`retryable_answers`; on SQLite, its database locked by another writer): the
+    client waits about 2 s, then 4, 8, before it asks again (bench/README.md, "Session 10")."""
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
@@ -91,7 +91,7 @@ def prefect_server(home: Path, database_url: str | None = None) -> Iterator[dict
 
 
 def retryable_answers(home: Path) -> int:
-    """How many requests the server at `home` answered 503 (database busy) so far."""
+    """How many requests the server at `home` answered 503 (retryable) so far."""
     try:
         return (home / "server.log").read_text(errors="replace").count(RETRYABLE_LOGGED)
     except OSError:
