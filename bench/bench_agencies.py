@@ -199,11 +199,11 @@ def main() -> None:
     print(f"load before: {os.getloadavg()}", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="bench-agencies-"))
     drops: list[Any] = []
+    from bench_run import fresh_postgres
+
     try:
         # Every database made here is dropped, whatever fails after it was made.
         if args.postgres:
-            from bench_run import fresh_postgres
-
             urls = {}
             for name in RUNS:
                 urls[name], drop = fresh_postgres(args.postgres)
@@ -212,8 +212,6 @@ def main() -> None:
             urls = {name: f"sqlite:///{scratch / name}.db" for name in RUNS}
         prefect_database = None
         if args.prefect_postgres:
-            from bench_run import fresh_postgres
-
             created, drop = fresh_postgres(args.prefect_postgres)
             drops.append(drop)
             prefect_database = sa.make_url(created).set(drivername="postgresql+asyncpg") \
